@@ -1,0 +1,64 @@
+"""The settings of one training run, stored next to its outputs for ``--resume``."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from .schedule import PAPER_HYPER, Hyper
+
+CONFIG_NAME = "train_config.json"
+
+
+@dataclass
+class TrainConfig:
+    """Everything ``tdm-train`` decides. ``None`` means the stage's paper default.
+
+    ``batch_size`` is the global batch of one optimiser step: it is split over
+    ``world * grad_accum`` equal micro-batches.
+    """
+
+    preset: str
+    stage: str
+    data: str
+    output: str
+    max_steps: int | None = None
+    init: str | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    milestones: tuple[int, ...] | None = None
+    factors: tuple[float, ...] | None = None
+    resolution: int | None = None
+    grad_accum: int = 1
+    clip_grad: float = 1.0
+    mixed_precision: str = "auto"  # "auto" (bf16 on CUDA), "bf16" or "no"
+    seed: int = 0
+    log_every: int = 1
+    val_every: int = 0  # 0: only at the end
+    val_size: int = 8
+    checkpoint_every: int = 500
+    loader_workers: int = 0
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.stage not in PAPER_HYPER:
+            raise ValueError(f"unknown stage {self.stage!r}; choose one of {', '.join(PAPER_HYPER)}")
+        for name in ("milestones", "factors"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, tuple(value))
+
+    def hyper(self) -> Hyper:
+        """The stage's Table 4 settings with this run's overrides applied."""
+        return PAPER_HYPER[self.stage].override(
+            lr=self.lr, total_steps=self.max_steps, batch_size=self.batch_size,
+            milestones=self.milestones, factors=self.factors)
+
+    def save(self, directory: str | Path) -> None:
+        (Path(directory) / CONFIG_NAME).write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "TrainConfig":
+        data = json.loads((Path(directory) / CONFIG_NAME).read_text())
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

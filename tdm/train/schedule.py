@@ -1,0 +1,58 @@
+"""Optimiser and learning-rate schedule of the paper (appendix 6.3, Table 4).
+
+Before the first milestone the lr follows ``(1 - it/total) ** 0.9``; from each
+milestone on it is the base lr times that milestone's factor.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Iterable, Sequence
+
+import torch
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """One stage's optimisation settings (Table 4 of the paper by default)."""
+
+    lr: float
+    total_steps: int
+    batch_size: int
+    milestones: tuple[int, ...] = ()
+    factors: tuple[float, ...] = ()
+    weight_decay: float = 0.01
+    power: float = 0.9
+
+    def override(self, **changes) -> "Hyper":
+        """Return a copy with the non-None ``changes`` applied."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+PAPER_HYPER: dict[str, Hyper] = {
+    "semantic": Hyper(5e-5, 50_000, 32, (15_000, 40_000), (0.5, 0.25)),
+    "transparency": Hyper(5e-5, 50_000, 32, (10_000, 35_000), (0.4, 0.25)),
+    "matting": Hyper(4e-4, 50_000, 16, (10_000, 35_000), (0.1, 0.05)),
+    "upsampler": Hyper(2e-4, 10_000, 16),
+}
+
+
+def lr_factor(step: int, total: int, milestones: Sequence[int], factors: Sequence[float],
+              power: float = 0.9) -> float:
+    """Multiplier of the base lr at optimiser step ``step`` (0-based)."""
+    if len(milestones) != len(factors):
+        raise ValueError("milestones and factors must have the same length")
+    for milestone, factor in reversed(list(zip(milestones, factors))):
+        if step >= milestone:
+            return float(factor)
+    return max(0.0, 1.0 - step / max(total, 1)) ** power
+
+
+def build_optimizer(params: Iterable[torch.nn.Parameter], hyper: Hyper
+                    ) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW with the paper's weight decay and the poly + milestone LambdaLR."""
+    optimizer = torch.optim.AdamW(list(params), lr=hyper.lr, weight_decay=hyper.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: lr_factor(step, hyper.total_steps, hyper.milestones, hyper.factors,
+                               hyper.power))
+    return optimizer, scheduler

@@ -1,0 +1,72 @@
+"""The stage interface every training stage implements, and the stage registry.
+
+A stage is an ``nn.Module`` that owns the modules of one training stage. It says which
+of them train (``trainable``), runs the forward and returns the loss terms, predicts
+alpha for validation, and hands back the pipeline to save at the end.
+"""
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from .schedule import PAPER_HYPER, Hyper
+
+
+class Stage(nn.Module, abc.ABC):
+    """Base of the four stages.
+
+    Subclasses set ``name`` and fill ``self.trainable`` (an ``nn.ModuleDict`` of the
+    modules whose parameters the optimiser updates and the checkpoint stores); every
+    other module is frozen and kept in eval mode.
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, pipe: Any):
+        super().__init__()
+        self.pipe = pipe
+        self.trainable = nn.ModuleDict()
+
+    @property
+    def hyper(self) -> Hyper:
+        """Paper defaults of this stage (Table 4)."""
+        return PAPER_HYPER[self.name]
+
+    def freeze(self, *modules: nn.Module | None) -> None:
+        """Stop gradients and keep ``modules`` in eval mode."""
+        for module in modules:
+            if module is not None:
+                module.requires_grad_(False).eval()
+
+    def train(self, mode: bool = True) -> "Stage":
+        """Only the trainable modules follow ``mode``; frozen ones stay in eval."""
+        self.training = mode
+        self.trainable.train(mode)
+        return self
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        return [p for p in self.trainable.parameters() if p.requires_grad]
+
+    @abc.abstractmethod
+    def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """Loss terms of one micro-batch; key ``loss`` is the weighted total."""
+
+    @abc.abstractmethod
+    def predict_alpha(self, batch: dict[str, Any]) -> torch.Tensor:
+        """(B,1,H,W) alpha in [0,1] at the size of ``batch['alpha']`` (validation)."""
+
+    def export(self) -> Any:
+        """The TDMPipeline to save at the end of the stage."""
+        return self.pipe
+
+
+STAGES: dict[str, type[Stage]] = {}
+
+
+def register(cls: type[Stage]) -> type[Stage]:
+    """Class decorator adding a stage to :data:`STAGES` under its ``name``."""
+    STAGES[cls.name] = cls
+    return cls

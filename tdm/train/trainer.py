@@ -1,0 +1,214 @@
+"""One trainer for the four stages: data order, optimisation, logging, checkpoints.
+
+Pure torch. Runs single-process, or under any launcher that has initialised
+``torch.distributed`` (Ray Train in ``pipelines.train``): the stage is then wrapped in
+DDP and every rank takes its micro-batches of the same global batch.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from tqdm.auto import tqdm
+
+from .checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .config import TrainConfig
+from .data import collate, load_batch, to_device
+from .sampling import MicroBatchSampler, split_holdout
+from .schedule import build_optimizer
+from .setup import build_stage
+from .validation import validate
+
+METRICS_NAME = "metrics.jsonl"
+RESUME_KEYS = ("preset", "stage", "data", "batch_size", "grad_accum", "seed", "resolution")
+
+
+def _world() -> tuple[int, int]:
+    """(rank, world size) of the initialised process group, else (0, 1)."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _mean_over_ranks(values: dict[str, float], world: int) -> dict[str, float]:
+    """Average logged scalars over all ranks (identity on one)."""
+    if world == 1:
+        return values
+    keys = sorted(values)
+    t = torch.tensor([values[k] for k in keys], dtype=torch.float64)
+    dist.all_reduce(t)
+    return {k: float(v) / world for k, v in zip(keys, t)}
+
+
+class Trainer:
+    """Trains one stage as described by a :class:`TrainConfig`.
+
+    Args:
+        config: the run's settings.
+        dataset: a map-style dataset of samples (dict with ``image`` (3,H,W) in [-1,1],
+            ``alpha`` (1,H,W), ``text``); ``None`` opens ``config.data`` with
+            ``tdm.data.open_dataset``.
+        device: where to train (default: CUDA if available, else CPU).
+    """
+
+    def __init__(self, config: TrainConfig, dataset: Any = None,
+                 device: torch.device | str | None = None):
+        self.config = config
+        self.rank, self.world = _world()
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.output = Path(config.output)
+        self.hyper = config.hyper()
+        micro, rest = divmod(self.hyper.batch_size, self.world * config.grad_accum)
+        if rest or micro == 0:
+            raise ValueError(f"batch size {self.hyper.batch_size} is not divisible by "
+                             f"{self.world} workers x {config.grad_accum} accumulation steps")
+        _seed_everything(config.seed)
+        self.stage, self.dataset = build_stage(config, dataset)
+        self.stage.to(self.device)
+        self.train_indices, self.val_indices = split_holdout(
+            len(self.dataset), config.val_size, config.seed)
+        self.sampler = MicroBatchSampler(self.train_indices, micro, self.world, self.rank,
+                                         config.grad_accum, config.seed)
+        self.optimizer, self.scheduler = build_optimizer(self.stage.trainable_parameters(),
+                                                         self.hyper)
+        self.step = 0
+        self.model: torch.nn.Module = self.stage
+        if self.world > 1:
+            self.model = DistributedDataParallel(self.stage)
+
+    # -- checkpoints -------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """Everything needed to continue bit-for-bit (this rank's view)."""
+        return {"step": self.step, "trainable": self.stage.trainable.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict()}
+
+    def save(self) -> None:
+        """Checkpoint with every rank's RNG state (written by rank 0)."""
+        rngs = [rng_state()]
+        if self.world > 1:
+            rngs = [None] * self.world
+            dist.all_gather_object(rngs, rng_state())
+        if self.rank == 0:
+            self.output.mkdir(parents=True, exist_ok=True)
+            save_checkpoint(self.output, {**self.state(), "rng": rngs})
+
+    def resume(self) -> None:
+        """Load ``output/checkpoint.pt`` and cut metrics logged after it."""
+        stored = TrainConfig.load(self.output)
+        changed = [k for k in RESUME_KEYS if getattr(stored, k) != getattr(self.config, k)]
+        if changed:
+            raise ValueError(f"--resume with other settings than the run in {self.output}: "
+                             + ", ".join(f"{k} was {getattr(stored, k)!r}" for k in changed))
+        state = load_checkpoint(self.output)
+        self.stage.trainable.load_state_dict(state["trainable"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step = int(state["step"])
+        set_rng_state(state["rng"][self.rank % len(state["rng"])])
+        self.sampler.start_step = self.step
+        if self.rank == 0:
+            self._truncate_metrics(self.step)
+
+    def _truncate_metrics(self, step: int) -> None:
+        path = self.output / METRICS_NAME
+        if path.exists():
+            lines = [l for l in path.read_text().splitlines() if json.loads(l)["step"] <= step]
+            path.write_text("".join(l + "\n" for l in lines))
+
+    # -- training ----------------------------------------------------------------
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        use = self.device.type == "cuda" and self.config.mixed_precision in ("auto", "bf16")
+        return torch.autocast("cuda", dtype=torch.bfloat16) if use else contextlib.nullcontext()
+
+    def train_step(self, micro_batches: list[dict[str, Any]]) -> dict[str, float]:
+        """One optimiser step over this rank's micro-batches; returns mean loss terms."""
+        self.model.train()
+        totals: dict[str, float] = {}
+        for i, batch in enumerate(micro_batches):
+            last = i == len(micro_batches) - 1
+            sync = contextlib.nullcontext() if last or self.world == 1 else self.model.no_sync()
+            with sync:
+                with self._autocast():
+                    terms = self.model(batch)
+                (terms["loss"] / len(micro_batches)).backward()
+            for name, value in terms.items():
+                totals[name] = totals.get(name, 0.0) + float(value.detach()) / len(micro_batches)
+        if self.config.clip_grad > 0:
+            torch.nn.utils.clip_grad_norm_(self.stage.trainable_parameters(), self.config.clip_grad)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scheduler.step()
+        return totals
+
+    def _validate(self) -> dict[str, float]:
+        """tdm.metrics on the held-out samples (rank 0), as ``val_*`` keys."""
+        if self.rank != 0:
+            return {}
+        return validate(self.stage, self.dataset, self.val_indices, self.sampler.micro_batch,
+                        self.device)
+
+    def _log(self, record: dict[str, Any]) -> None:
+        if self.rank == 0:
+            with open(self.output / METRICS_NAME, "a") as f:
+                f.write(json.dumps(record) + "\n")
+
+    def fit(self, resume: bool = False) -> Path:
+        """Train up to ``hyper.total_steps`` and save the stage's pipeline to ``output``."""
+        cfg = self.config
+        if resume:
+            self.resume()
+        elif self.rank == 0:
+            self.output.mkdir(parents=True, exist_ok=True)
+            (self.output / METRICS_NAME).write_text("")
+            (self.output / CHECKPOINT_NAME).unlink(missing_ok=True)
+        if self.rank == 0:
+            cfg.save(self.output)
+        total = self.hyper.total_steps
+        batches = iter(self.sampler)
+        bar = tqdm(total=total, initial=self.step, desc=f"tdm-train {cfg.stage}",
+                   disable=self.rank != 0 or not cfg.progress)
+        while self.step < total:
+            started = time.perf_counter()
+            lr = self.scheduler.get_last_lr()[0]
+            micro = [to_device(collate(load_batch(self.dataset, next(batches))), self.device)
+                     for _ in range(cfg.grad_accum)]
+            terms = _mean_over_ranks(self.train_step(micro), self.world)
+            self.step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{terms['loss']:.4f}")
+            validate_now = self.step == total or (cfg.val_every and self.step % cfg.val_every == 0)
+            record = {"step": self.step, **terms, "lr": lr,
+                      "seconds": time.perf_counter() - started}
+            if validate_now:
+                record.update(self._validate())
+            if validate_now or self.step % cfg.log_every == 0:
+                self._log(record)
+            if self.step % cfg.checkpoint_every == 0 or self.step == total:
+                self.save()
+        bar.close()
+        if self.rank == 0:
+            self.stage.export().save_pretrained(self.output)
+        if self.world > 1:
+            dist.barrier()
+        return self.output
+
+
+def train(config: TrainConfig, resume: bool = False, dataset: Any = None,
+          device: torch.device | str | None = None) -> Path:
+    """Run one stage; returns the output folder (a loadable TDMPipeline)."""
+    return Trainer(config, dataset, device).fit(resume=resume)
