@@ -1,0 +1,87 @@
+"""Detail decoder (ViTMatte-style detail capture): 1/8 soft grounding + image -> full-res alpha."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.models.modeling_utils import ModelMixin
+from torch import nn
+
+
+def conv_bn_relu(in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:
+    """Conv(kernel, stride, 'same' padding, no bias) + BatchNorm + ReLU."""
+    return nn.Sequential(
+        nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=kernel // 2, bias=False),
+        nn.BatchNorm2d(out_ch),
+        nn.ReLU(inplace=True),
+    )
+
+
+class DetailDecoder(ModelMixin, ConfigMixin):
+    """Detail encoder-decoder of section 3.4.
+
+    ConvStream: three Conv3x3/stride 2 + BN + ReLU on the 5-channel input
+    (image, up(alpha_lr), sigmoid(up(R))) -> detail features at 1/2, 1/4, 1/8.
+    The student's 1/8 features pass one Conv-BN-ReLU alignment, are concatenated with the
+    1/8 detail features, then three fusion stages (x2 bilinear up, concat skip, Conv3x3+BN+ReLU)
+    reach full resolution; head Conv3x3 -> BN -> ReLU -> Conv1x1 -> sigmoid.
+    """
+
+    @register_to_config
+    def __init__(
+        self,
+        feature_channels: int = 320,
+        align_channels: int = 320,
+        stream_channels: Sequence[int] = (48, 96, 192),
+        fusion_channels: Sequence[int] = (128, 64, 32),
+        head_channels: int = 16,
+        in_channels: int = 5,
+    ):
+        super().__init__()
+        if len(stream_channels) != 3 or len(fusion_channels) != 3:
+            raise ValueError("stream_channels and fusion_channels need three widths each (1/8 -> 1)")
+        widths = [in_channels, *stream_channels]
+        self.stream = nn.ModuleList(conv_bn_relu(widths[i], widths[i + 1], stride=2) for i in range(3))
+        self.align = conv_bn_relu(feature_channels, align_channels)
+        skips = widths[:3][::-1]  # 1/4, 1/2, 1 resolution skip widths
+        prev = align_channels + stream_channels[-1]
+        fusion = []
+        for skip, out in zip(skips, fusion_channels):
+            fusion.append(conv_bn_relu(prev + skip, out))
+            prev = out
+        self.fusion = nn.ModuleList(fusion)
+        self.head = nn.Sequential(
+            nn.Conv2d(prev, head_channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(head_channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(head_channels, 1, 1),
+        )
+
+    def forward(
+        self,
+        image: torch.Tensor,
+        alpha_lr: torch.Tensor,
+        confidence_logits: torch.Tensor,
+        features: torch.Tensor,
+    ) -> torch.Tensor:
+        """image (B,3,H,W) in [-1,1]; alpha_lr, confidence_logits (B,1,H/8,W/8);
+        features (B,Cf,H/8,W/8) -> alpha (B,1,H,W) in [0,1]. H, W multiples of 8."""
+        size = image.shape[-2:]
+        if size[0] % 8 or size[1] % 8:
+            raise ValueError(f"DetailDecoder needs H and W multiples of 8, got {tuple(size)}")
+        alpha_up = F.interpolate(alpha_lr.to(image.dtype), size=size, mode="bilinear", align_corners=False)
+        conf_up = F.interpolate(confidence_logits.to(image.dtype), size=size, mode="bilinear", align_corners=False)
+        x = torch.cat([image, alpha_up, torch.sigmoid(conf_up)], dim=1)
+        details = [x]
+        for block in self.stream:
+            details.append(block(details[-1]))
+        feats = self.align(features.to(image.dtype))
+        if feats.shape[-2:] != details[-1].shape[-2:]:
+            raise ValueError(f"features must be at 1/8 of the image: {tuple(feats.shape[-2:])} vs {tuple(size)}")
+        x = torch.cat([feats, details[-1]], dim=1)
+        for block, skip in zip(self.fusion, details[2::-1]):
+            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            x = block(torch.cat([x, skip], dim=1))
+        return torch.sigmoid(self.head(x))

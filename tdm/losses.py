@@ -1,0 +1,154 @@
+"""Training losses of the paper, equations (2)-(9), and the decoder's L1 + Laplacian loss.
+
+Reductions (documented choices where the paper leaves them open):
+- ``semantic_guidance`` (eq. 3): mean over all elements of each layer's masked squared
+  difference, summed over the distillation layers.
+- ``self_attention_transparency`` (eq. 5): mean squared difference per resolution, then the
+  mean over resolutions.
+- ``cross_attention_transparency`` (eq. 6): *sum* of squared differences per resolution
+  divided by the batch size (appendix 6.3), then the mean over resolutions.
+- ``alpha_l1`` / ``confidence_bce`` (eqs. 7, 8): means over elements.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+
+
+def semantic_ce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Eq. (2): cross-entropy of region logits (B,3,h,w) against labels (B,h,w) long.
+
+    Labels of another size are resized (nearest) to the logits' size.
+    """
+    if labels.shape[-2:] != logits.shape[-2:]:
+        labels = F.interpolate(labels[:, None].float(), size=logits.shape[-2:], mode="nearest")[:, 0]
+    return F.cross_entropy(logits, labels.long())
+
+
+def semantic_guidance(
+    student_proj: Sequence[torch.Tensor], teacher: Sequence[torch.Tensor], mask: torch.Tensor
+) -> torch.Tensor:
+    """Eq. (3): sum over layers of mean((M * (F_T - Phi(F_S)))^2).
+
+    student_proj, teacher: lists of (B,C,h,w) per distillation layer (same shapes pairwise);
+    mask: (B,1,H,W) in {0,1} (1 on foreground/background), resized nearest to each layer.
+    The teacher features are treated as targets (no gradient).
+    """
+    if len(student_proj) != len(teacher) or not student_proj:
+        raise ValueError("semantic_guidance needs one teacher feature per student feature")
+    total = student_proj[0].new_zeros(())
+    for s, t in zip(student_proj, teacher):
+        m = F.interpolate(mask.to(s.dtype), size=s.shape[-2:], mode="nearest")
+        total = total + ((t.detach() - s) * m).pow(2).mean()
+    return total
+
+
+def _mean_over_resolutions(
+    student: Mapping[int, torch.Tensor], teacher: Mapping[int, torch.Tensor], per_res
+) -> torch.Tensor:
+    """Apply ``per_res(s, t)`` to every resolution present in both dicts and average."""
+    keys = [k for k in student if k in teacher]
+    if not keys:
+        raise ValueError("no resolution is shared by the student and teacher attention maps")
+    return torch.stack([per_res(student[k], teacher[k].detach()) for k in keys]).mean()
+
+
+def self_attention_transparency(
+    student: Mapping[int, torch.Tensor], teacher: Mapping[int, torch.Tensor]
+) -> torch.Tensor:
+    """Eq. (5): ||A_T alpha - A_S alpha||^2 (mean) per resolution, averaged over resolutions.
+
+    student, teacher: {resolution: (B,N,1)} products of the resolution-averaged
+    self-attention map with the GT alpha downsampled to that resolution.
+    """
+    return _mean_over_resolutions(student, teacher, lambda s, t: (t - s).pow(2).mean())
+
+
+def cross_attention_transparency(
+    student: Mapping[int, torch.Tensor], teacher: Mapping[int, torch.Tensor]
+) -> torch.Tensor:
+    """Eq. (6): sum of (A_T - A_S)^2 / B per resolution, averaged over resolutions.
+
+    student, teacher: {resolution: (B,N,L)} head- and layer-averaged cross-attention maps.
+    """
+    return _mean_over_resolutions(student, teacher, lambda s, t: (t - s).pow(2).sum() / s.shape[0])
+
+
+def alpha_l1(alpha_lr: torch.Tensor, alpha_gt_lr: torch.Tensor) -> torch.Tensor:
+    """Eq. (7): mean |alpha_lr - alpha_gt_lr|, both (B,1,h,w)."""
+    return (alpha_lr - alpha_gt_lr).abs().mean()
+
+
+def confidence_bce(confidence_logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Eq. (8): BCE with logits of R (B,1,h,w) against c_M = 1 - M (M (B,1,h,w) in {0,1})."""
+    target = 1.0 - mask.to(confidence_logits.dtype)
+    return F.binary_cross_entropy_with_logits(confidence_logits, target)
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """The lambdas of eq. (9), paper values by default."""
+
+    stm: float = 10.0
+    ctm: float = 0.1
+    sg: float = 0.5
+    alpha: float = 10.0
+    confidence: float = 1.0
+
+
+def distillation_total(terms: Mapping[str, torch.Tensor], weights: LossWeights = LossWeights()) -> torch.Tensor:
+    """Eq. (9): sum of weight * term over ``terms`` keyed by LossWeights field names.
+
+    Missing terms are skipped (e.g. a student without attention capture); unknown keys raise.
+    """
+    known = LossWeights.__dataclass_fields__
+    unknown = set(terms) - set(known)
+    if unknown:
+        raise KeyError(f"unknown loss terms: {sorted(unknown)}")
+    return sum(getattr(weights, name) * value for name, value in terms.items())
+
+
+def _binomial_kernel(channels: int, device, dtype) -> torch.Tensor:
+    """5x5 binomial kernel [1,4,6,4,1]^T [1,4,6,4,1] / 256 as a depthwise weight (C,1,5,5)."""
+    k1 = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0], device=device, dtype=dtype)
+    return (k1[:, None] * k1[None, :] / 256.0).expand(channels, 1, 5, 5).contiguous()
+
+
+def _gauss(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Depthwise 5x5 filter with reflect padding, (B,C,H,W) -> (B,C,H,W)."""
+    return F.conv2d(F.pad(x, (2, 2, 2, 2), mode="reflect"), kernel, groups=x.shape[1])
+
+
+def laplacian_pyramid(x: torch.Tensor, levels: int = 5) -> list[torch.Tensor]:
+    """Band-pass pyramid of (B,C,H,W): level l is x_l - expand(reduce(x_l)), x_{l+1} = reduce(x_l).
+
+    reduce = binomial blur then keep every second pixel; expand = zero insertion then the
+    blur with the kernel x4, cropped to x_l's size.
+    """
+    kernel = _binomial_kernel(x.shape[1], x.device, x.dtype)
+    pyramid = []
+    current = x
+    for _ in range(levels):
+        down = _gauss(current, kernel)[..., ::2, ::2]
+        up = torch.zeros(*down.shape[:2], down.shape[-2] * 2, down.shape[-1] * 2, device=x.device, dtype=x.dtype)
+        up[..., ::2, ::2] = down
+        up = _gauss(up, kernel * 4.0)[..., : current.shape[-2], : current.shape[-1]]
+        pyramid.append(current - up)
+        current = down
+    return pyramid
+
+
+def laplacian_loss(pred: torch.Tensor, gt: torch.Tensor, levels: int = 5) -> torch.Tensor:
+    """sum_l 2^l * mean|L_l(pred) - L_l(gt)| / levels for alphas (B,1,H,W)."""
+    total = pred.new_zeros(())
+    for level, (p, g) in enumerate(zip(laplacian_pyramid(pred, levels), laplacian_pyramid(gt, levels))):
+        total = total + (2**level) * (p - g).abs().mean()
+    return total / levels
+
+
+def matting_loss(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """Decoder loss: mean L1 + Laplacian loss, alphas (B,1,H,W)."""
+    return (pred - gt).abs().mean() + laplacian_loss(pred, gt)

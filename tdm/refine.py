@@ -1,0 +1,247 @@
+"""Sparse upsampler: alpha at processing size -> alpha at output size (up to 2K).
+
+Two interpolation-convolution groups (appendix 6.4). Each group bilinearly upsamples the
+alpha (and the previous group's hidden features) to its scale, concatenates the image at
+that scale, and runs 3x3 submanifold convolutions on the active set
+dilate(low < alpha < high) only; it adds the predicted residual there and keeps the
+interpolated alpha everywhere else. Group 1 works at half the requested size, group 2 at
+the requested size exactly, so no further resize is needed.
+
+Backends for the submanifold convolutions:
+- ``torch``: pure torch, exact submanifold semantics (outputs only at active sites, inputs
+  only from active sites). Active sites get a row index; each 3x3 conv is 9 gathers of
+  neighbour rows plus matmuls, so the cost grows with the number of active pixels.
+- ``spconv``: spconv.pytorch SubMConv2d, CUDA only (its CPU path gives wrong answers).
+- ``auto``: spconv on CUDA when importable, else torch.
+Weights are ordinary conv weights (Cout,Cin,3,3) shared by both backends.
+"""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+import torch.nn.functional as F
+from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.models.modeling_utils import ModelMixin
+from torch import nn
+
+BACKENDS = ("auto", "torch", "spconv")
+
+
+@dataclass
+class ActiveSet:
+    """Active sites of a (B,H,W) mask.
+
+    coords: (N,3) long (b, y, x) in row-major order; index_map: (B,H,W) long, the row of
+    each active site and -1 elsewhere; neighbours: (N,9) long rows of the 3x3 neighbours
+    (offsets dy, dx in -1..1 row-major), N (a zero row) where the neighbour is inactive.
+    """
+
+    coords: torch.Tensor
+    index_map: torch.Tensor
+    neighbours: torch.Tensor
+
+    @property
+    def num(self) -> int:
+        return self.coords.shape[0]
+
+    @classmethod
+    def from_mask(cls, mask: torch.Tensor) -> "ActiveSet":
+        """Build from a bool mask (B,H,W)."""
+        b, h, w = mask.shape
+        coords = mask.nonzero()
+        n = coords.shape[0]
+        index_map = torch.full((b, h, w), -1, dtype=torch.long, device=mask.device)
+        index_map[coords[:, 0], coords[:, 1], coords[:, 2]] = torch.arange(n, device=mask.device)
+        padded = F.pad(index_map, (1, 1, 1, 1), value=-1)
+        neighbours = torch.stack(
+            [padded[coords[:, 0], coords[:, 1] + 1 + dy, coords[:, 2] + 1 + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)],
+            dim=1,
+        )
+        neighbours = torch.where(neighbours < 0, torch.full_like(neighbours, n), neighbours)
+        return cls(coords, index_map, neighbours)
+
+    def gather(self, dense: torch.Tensor) -> torch.Tensor:
+        """(B,C,H,W) dense -> (N,C) values at the active sites."""
+        b, y, x = self.coords.unbind(1)
+        return dense[b, :, y, x]
+
+    def scatter(self, feats: torch.Tensor, size: tuple[int, int], batch: int) -> torch.Tensor:
+        """(N,C) -> dense (B,C,H,W) with zeros at inactive sites."""
+        out = feats.new_zeros(batch, feats.shape[1], *size)
+        b, y, x = self.coords.unbind(1)
+        out[b, :, y, x] = feats
+        return out
+
+
+def submanifold_conv3x3(
+    feats: torch.Tensor, active: ActiveSet, weight: torch.Tensor, bias: torch.Tensor | None
+) -> torch.Tensor:
+    """3x3 submanifold convolution (N,Cin) -> (N,Cout) with a conv2d weight (Cout,Cin,3,3).
+
+    Equals conv2d(x * mask, padding=1) * mask at the active sites.
+    """
+    padded = torch.cat([feats, feats.new_zeros(1, feats.shape[1])])
+    taps = weight.permute(2, 3, 1, 0).reshape(9, weight.shape[1], weight.shape[0])
+    out = feats.new_zeros(feats.shape[0], weight.shape[0]) if bias is None else bias.expand(feats.shape[0], -1).clone()
+    for k in range(9):
+        out = out + padded[active.neighbours[:, k]] @ taps[k]
+    return out
+
+
+def sparse_bilinear(
+    feats: torch.Tensor, src: ActiveSet, src_size: tuple[int, int], dst_coords: torch.Tensor, dst_size: tuple[int, int]
+) -> torch.Tensor:
+    """Bilinear resize (align_corners=False) of sparse features, read at dst_coords.
+
+    feats (N_src,C) live on ``src`` (zeros elsewhere); dst_coords (N_dst,3) (b,y,x) on a
+    grid of dst_size -> (N_dst,C), equal to F.interpolate of the zero-filled dense map.
+    """
+    padded = torch.cat([feats, feats.new_zeros(1, feats.shape[1])])
+    n_src = feats.shape[0]
+
+    def axis(dst: torch.Tensor, n_in: int, n_out: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        pos = ((dst.to(feats.dtype) + 0.5) * (n_in / n_out) - 0.5).clamp(min=0)
+        lo = pos.floor().long().clamp(max=n_in - 1)
+        hi = (lo + 1).clamp(max=n_in - 1)
+        return lo, hi, (pos - lo.to(feats.dtype))[:, None]
+
+    b = dst_coords[:, 0]
+    y0, y1, ly = axis(dst_coords[:, 1], src_size[0], dst_size[0])
+    x0, x1, lx = axis(dst_coords[:, 2], src_size[1], dst_size[1])
+
+    def read(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        row = src.index_map[b, y, x]
+        return padded[torch.where(row < 0, torch.full_like(row, n_src), row)]
+
+    top = read(y0, x0) * (1 - lx) + read(y0, x1) * lx
+    bottom = read(y1, x0) * (1 - lx) + read(y1, x1) * lx
+    return top * (1 - ly) + bottom * ly
+
+
+def _spconv_weight(conv_weight_shape: torch.Size, weight: torch.Tensor) -> torch.Tensor:
+    """Convert a (Cout,Cin,3,3) weight to the layout an spconv SubMConv2d holds."""
+    from spconv.constants import FILTER_HWIO
+
+    candidates = {
+        "KRSC": weight.permute(0, 2, 3, 1),
+        "RSCK": weight.permute(2, 3, 1, 0),
+        "RSKC": weight.permute(2, 3, 0, 1),
+    }
+    matches = [k for k, v in candidates.items() if v.shape == conv_weight_shape]
+    if len(matches) > 1 and "KRSC" not in matches:
+        matches = ["RSCK" if FILTER_HWIO else "RSKC"]
+    if not matches:
+        raise RuntimeError(f"unexpected spconv weight shape {tuple(conv_weight_shape)}")
+    return candidates[matches[0]].contiguous()
+
+
+class _SpconvGroup:
+    """Runs one group's convolutions with spconv SubMConv2d (CUDA only), sharing the rulebook."""
+
+    def __init__(self, active: ActiveSet, size: tuple[int, int], batch: int):
+        import spconv.pytorch as spconv
+
+        self.spconv = spconv
+        self.tensor = spconv.SparseConvTensor(
+            torch.empty(active.num, 0, device=active.coords.device), active.coords.int(), list(size), batch
+        )
+
+    def conv(self, feats: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """(N,Cin) -> (N,Cout); gradients flow to ``weight`` and ``bias``."""
+        layer = self.spconv.SubMConv2d(weight.shape[1], weight.shape[0], 3, bias=True, indice_key="group")
+        layer = layer.to(device=feats.device, dtype=feats.dtype)
+        shape = layer.weight.shape
+        del layer.weight, layer.bias
+        layer.weight = _spconv_weight(shape, weight)
+        layer.bias = bias
+        self.tensor = layer(self.tensor.replace_feature(feats))
+        return self.tensor.features
+
+
+def spconv_available() -> bool:
+    """True when spconv is importable and CUDA is present (its CPU path is never used)."""
+    return torch.cuda.is_available() and importlib.util.find_spec("spconv") is not None
+
+
+class SparseUpsampler(ModelMixin, ConfigMixin):
+    """Two interpolation-convolution groups refining alpha only where it is transparent.
+
+    Each group: ``num_convs`` 3x3 convs (ReLU between) from (alpha, RGB, hidden) to
+    ``hidden_channels`` and a last 3x3 conv to a 1-channel residual (zero-initialised, so
+    an untrained upsampler is bilinear interpolation).
+    """
+
+    @register_to_config
+    def __init__(
+        self,
+        hidden_channels: int = 16,
+        num_convs: int = 2,
+        dilation: int = 2,
+        low: float = 0.01,
+        high: float = 0.99,
+        backend: str = "auto",
+    ):
+        super().__init__()
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        self.groups = nn.ModuleList()
+        for g in range(2):
+            in_ch = 4 + (hidden_channels if g else 0)
+            widths = [in_ch] + [hidden_channels] * num_convs
+            body = nn.ModuleList(nn.Conv2d(widths[i], widths[i + 1], 3, padding=1) for i in range(num_convs))
+            out = nn.Conv2d(hidden_channels, 1, 3, padding=1)
+            nn.init.zeros_(out.weight)
+            nn.init.zeros_(out.bias)
+            self.groups.append(nn.ModuleDict({"body": body, "out": out}))
+
+    def resolve_backend(self, device: torch.device, backend: str | None = None) -> str:
+        """The backend actually used on ``device`` ("torch" or "spconv")."""
+        backend = backend or self.config.backend
+        if backend == "auto":
+            return "spconv" if device.type == "cuda" and spconv_available() else "torch"
+        if backend == "spconv" and device.type != "cuda":
+            raise ValueError("the spconv backend runs on CUDA only (its CPU path gives wrong answers)")
+        return backend
+
+    def active_mask(self, alpha: torch.Tensor) -> torch.Tensor:
+        """(B,1,H,W) alpha -> (B,H,W) bool: dilate((low < alpha < high), radius ``dilation``)."""
+        m = ((alpha > self.config.low) & (alpha < self.config.high)).to(alpha.dtype)
+        r = self.config.dilation
+        if r > 0:
+            m = F.max_pool2d(m, 2 * r + 1, stride=1, padding=r)
+        return m[:, 0] > 0
+
+    def forward(self, image: torch.Tensor, alpha: torch.Tensor, backend: str | None = None) -> torch.Tensor:
+        """image (B,3,H2,W2) in [-1,1], alpha (B,1,H,W) in [0,1] -> alpha (B,1,H2,W2) in [0,1]."""
+        which = self.resolve_backend(image.device, backend)
+        batch, (h2, w2) = image.shape[0], image.shape[-2:]
+        sizes = [((h2 + 1) // 2, (w2 + 1) // 2), (h2, w2)]
+        alpha = alpha.to(image.dtype)
+        hidden: tuple[torch.Tensor, ActiveSet, tuple[int, int]] | None = None
+        for group, size in zip(self.groups, sizes):
+            alpha = F.interpolate(alpha, size=size, mode="bilinear", align_corners=False)
+            active = ActiveSet.from_mask(self.active_mask(alpha))
+            if active.num == 0:
+                hidden = None
+                continue
+            img = image if size == (h2, w2) else F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True)
+            inputs = [active.gather(alpha), active.gather(img)]
+            if group["body"][0].in_channels > 4:
+                inputs.append(
+                    sparse_bilinear(hidden[0], hidden[1], hidden[2], active.coords, size)
+                    if hidden is not None
+                    else alpha.new_zeros(active.num, self.config.hidden_channels)
+                )
+            feats = torch.cat(inputs, dim=1)
+            conv = _SpconvGroup(active, size, batch).conv if which == "spconv" else partial(submanifold_conv3x3, active=active)
+            for layer in group["body"]:
+                feats = F.relu(conv(feats, weight=layer.weight, bias=layer.bias))
+            hidden = (feats, active, size)
+            residual = conv(feats, weight=group["out"].weight, bias=group["out"].bias)[:, 0]
+            b, y, x = active.coords.unbind(1)
+            alpha = alpha.clone()
+            alpha[b, 0, y, x] = (alpha[b, 0, y, x] + residual).clamp(0, 1)
+        return alpha
