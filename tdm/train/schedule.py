@@ -23,6 +23,10 @@ class Hyper:
     weight_decay: float = 0.01
     power: float = 0.9
 
+    def __post_init__(self) -> None:
+        if len(self.milestones) != len(self.factors):
+            raise ValueError(f"{len(self.milestones)} milestones but {len(self.factors)} factors")
+
     def override(self, **changes) -> "Hyper":
         """Return a copy with the non-None ``changes`` applied."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -39,8 +43,6 @@ PAPER_HYPER: dict[str, Hyper] = {
 def lr_factor(step: int, total: int, milestones: Sequence[int], factors: Sequence[float],
               power: float = 0.9) -> float:
     """Multiplier of the base lr at optimiser step ``step`` (0-based)."""
-    if len(milestones) != len(factors):
-        raise ValueError("milestones and factors must have the same length")
     for milestone, factor in reversed(list(zip(milestones, factors))):
         if step >= milestone:
             return float(factor)

@@ -2,7 +2,8 @@
 
 A stage is an ``nn.Module`` that owns the modules of one training stage. It says which
 of them train (``trainable``), runs the forward and returns the loss terms, predicts
-alpha for validation, and hands back the pipeline to save at the end.
+alpha for validation, and hands back the pipeline to save at the end. The registry of
+the four stages is ``tdm.train.setup.STAGES``.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class Stage(nn.Module, abc.ABC):
     """
 
     name: ClassVar[str]
+    data_scale: ClassVar[int] = 1  # samples are read at data_scale x the processing side
 
     def __init__(self, pipe: Any):
         super().__init__()
@@ -62,11 +64,3 @@ class Stage(nn.Module, abc.ABC):
         """The TDMPipeline to save at the end of the stage."""
         return self.pipe
 
-
-STAGES: dict[str, type[Stage]] = {}
-
-
-def register(cls: type[Stage]) -> type[Stage]:
-    """Class decorator adding a stage to :data:`STAGES` under its ``name``."""
-    STAGES[cls.name] = cls
-    return cls

@@ -11,7 +11,7 @@ import json
 import random
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,7 +24,7 @@ from .config import TrainConfig
 from .data import collate, load_batch, to_device
 from .sampling import MicroBatchSampler, split_holdout
 from .schedule import build_optimizer
-from .setup import build_stage
+from .setup import DataOpener, build_stage
 from .validation import validate
 
 METRICS_NAME = "metrics.jsonl"
@@ -59,13 +59,13 @@ class Trainer:
 
     Args:
         config: the run's settings.
-        dataset: a map-style dataset of samples (dict with ``image`` (3,H,W) in [-1,1],
-            ``alpha`` (1,H,W), ``text``); ``None`` opens ``config.data`` with
-            ``tdm.data.open_dataset``.
+        open_data: ``(spec, resolution) -> dataset``, a map-style dataset of samples
+            (dict with ``image`` (3,H,W) in [-1,1], ``alpha`` (1,H,W), ``text``);
+            default ``tdm.data.open_dataset``.
         device: where to train (default: CUDA if available, else CPU).
     """
 
-    def __init__(self, config: TrainConfig, dataset: Any = None,
+    def __init__(self, config: TrainConfig, open_data: DataOpener | None = None,
                  device: torch.device | str | None = None):
         self.config = config
         self.rank, self.world = _world()
@@ -77,7 +77,7 @@ class Trainer:
             raise ValueError(f"batch size {self.hyper.batch_size} is not divisible by "
                              f"{self.world} workers x {config.grad_accum} accumulation steps")
         _seed_everything(config.seed)
-        self.stage, self.dataset = build_stage(config, dataset)
+        self.stage, self.dataset = build_stage(config, open_data)
         self.stage.to(self.device)
         self.train_indices, self.val_indices = split_holdout(
             len(self.dataset), config.val_size, config.seed)
@@ -208,7 +208,7 @@ class Trainer:
         return self.output
 
 
-def train(config: TrainConfig, resume: bool = False, dataset: Any = None,
+def train(config: TrainConfig, resume: bool = False, open_data: DataOpener | None = None,
           device: torch.device | str | None = None) -> Path:
     """Run one stage; returns the output folder (a loadable TDMPipeline)."""
-    return Trainer(config, dataset, device).fit(resume=resume)
+    return Trainer(config, open_data, device).fit(resume=resume)

@@ -1,0 +1,144 @@
+"""``tdm-train``: one training stage, in this process or under Ray Train.
+
+The trainer itself is ``tdm.train`` (pure torch). This module parses the command line,
+injects ``video.read_frames_at`` into video-file datasets, and with ``--num-workers``
+runs the same trainer on every worker of a Ray Train ``TorchTrainer`` (DDP: gloo on
+CPU, nccl with ``--use-gpu``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from tdm.config import PRESET_NAMES
+from tdm.train import TrainConfig, data_resolution, train
+from tdm.train.schedule import PAPER_HYPER
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line on stderr."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"tdm-train: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="tdm-train", description="Train one stage of the tdm model.")
+    p.add_argument("--preset", required=True, choices=PRESET_NAMES)
+    p.add_argument("--stage", required=True, choices=tuple(PAPER_HYPER))
+    p.add_argument("--data", required=True, help="dataset SPEC (see docs/TRAINING.md)")
+    p.add_argument("--output", required=True, help="run folder: metrics, checkpoint, pipeline")
+    p.add_argument("--max-steps", type=int, help="optimiser steps (the schedule's total)")
+    p.add_argument("--init", help="previous stage's output folder")
+    p.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint.pt")
+    p.add_argument("--batch-size", type=int, help="global batch per optimiser step")
+    p.add_argument("--lr", type=float)
+    p.add_argument("--milestones", type=int, nargs="*")
+    p.add_argument("--factors", type=float, nargs="*")
+    p.add_argument("--resolution", type=int, help="training side in px (preset default)")
+    p.add_argument("--grad-accum", type=int, default=1)
+    p.add_argument("--clip-grad", type=float, default=1.0)
+    p.add_argument("--mixed-precision", choices=("auto", "bf16", "no"), default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--log-every", type=int, default=1)
+    p.add_argument("--val-every", type=int, default=0, help="0: validate at the end only")
+    p.add_argument("--val-size", type=int, default=8, help="held-out samples")
+    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--loader-workers", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--num-workers", type=int, default=0,
+                   help="Ray Train workers (0: train in this process)")
+    p.add_argument("--use-gpu", action="store_true", help="one GPU per Ray worker, nccl")
+    p.add_argument("--ray-address", help="Ray cluster address (default: start a local one)")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(
+        preset=args.preset, stage=args.stage, data=args.data, output=args.output,
+        max_steps=args.max_steps, init=args.init, batch_size=args.batch_size, lr=args.lr,
+        milestones=args.milestones, factors=args.factors, resolution=args.resolution,
+        grad_accum=args.grad_accum, clip_grad=args.clip_grad,
+        mixed_precision=args.mixed_precision, seed=args.seed, log_every=args.log_every,
+        val_every=args.val_every, val_size=args.val_size,
+        checkpoint_every=args.checkpoint_every, loader_workers=args.loader_workers,
+        progress=not args.no_progress)
+
+
+def check_paths(config: TrainConfig, resume: bool) -> None:
+    """Fail early, with one line, on folders that are not there."""
+    if config.init is not None and not (Path(config.init) / "model_index.json").is_file():
+        raise ValueError(f"--init {config.init}: not a pipeline folder (no model_index.json)")
+    if resume and not (Path(config.output) / "checkpoint.pt").is_file():
+        raise ValueError(f"--resume: no checkpoint in {config.output}")
+
+
+def open_training_data(spec: str, resolution: int) -> Any:
+    """``tdm.data.open_dataset`` with the video frame reader injected."""
+    from tdm.data import open_dataset
+    from video import read_frames_at
+
+    return open_dataset(spec, resolution=resolution, read_frames=read_frames_at)
+
+
+def _worker_loop(loop_config: dict[str, Any]) -> None:
+    """Runs on every Ray Train worker: the same trainer, DDP already initialised."""
+    import torch
+    import ray.train.torch
+
+    torch.set_num_threads(loop_config["threads"])
+    config = TrainConfig(**loop_config["config"])
+    train(config, resume=loop_config["resume"], open_data=open_training_data,
+          device=ray.train.torch.get_device())
+
+
+def train_with_ray(config: TrainConfig, resume: bool, num_workers: int, use_gpu: bool = False,
+                   address: str | None = None) -> None:
+    """Run the trainer on ``num_workers`` Ray Train workers (DDP)."""
+    import dataclasses
+
+    import ray
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address, include_dashboard=False, log_to_driver=True)
+    try:
+        trainer = TorchTrainer(
+            _worker_loop,
+            train_loop_config={"config": dataclasses.asdict(config), "resume": resume,
+                               "threads": max(1, (os.cpu_count() or 1) // num_workers)},
+            torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
+            scaling_config=ScalingConfig(num_workers=num_workers, use_gpu=use_gpu),
+            run_config=RunConfig(name="tdm-train",
+                                 storage_path=str(Path(config.output).resolve() / "ray")),
+        )
+        trainer.fit()
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console script ``tdm-train``; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = config_from_args(args)
+        check_paths(config, args.resume)
+        if args.num_workers > 0:
+            open_training_data(config.data, data_resolution(config))  # fail here, not in a worker
+            train_with_ray(config, args.resume, args.num_workers, args.use_gpu, args.ray_address)
+        else:
+            train(config, resume=args.resume, open_data=open_training_data)
+    except (ValueError, FileNotFoundError, NotADirectoryError, KeyError) as exc:
+        print(f"tdm-train: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
