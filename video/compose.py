@@ -1,0 +1,139 @@
+"""Foreground colour estimation and compositing (numpy + OpenCV, no model)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from video.errors import VideoError
+
+COLORS = {
+    "black": (0, 0, 0), "white": (255, 255, 255), "green": (0, 255, 0), "blue": (0, 0, 255),
+    "red": (255, 0, 0), "gray": (128, 128, 128), "grey": (128, 128, 128),
+}
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def estimate_foreground(image: np.ndarray, alpha: np.ndarray,
+                        radii: tuple[int, ...] = (90, 6)) -> np.ndarray:
+    """Approximate fast foreground colour estimation (blur fusion, Forte & Pitie 2020).
+
+    image (H,W,3) uint8 or float in [0,1]; alpha (H,W) float in [0,1]
+    -> foreground F (H,W,3) float32 in [0,1], free of the old background at soft edges.
+    Radii are for ~1080p and shrink with the image (never below 3 px).
+    """
+    import cv2
+
+    img = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image.astype(np.float32)
+    a = np.clip(alpha.astype(np.float32), 0.0, 1.0)[:, :, None]
+    scale = min(img.shape[:2]) / 1080.0
+    fg, bg = img, img
+    for r in radii:
+        k = max(3, int(round(r * scale)) | 1)
+        blur = lambda x: cv2.blur(x, (k, k))  # noqa: E731
+        blur_a = blur(a[:, :, 0])[:, :, None]
+        blur_f = blur(fg * a) / (blur_a + 1e-5)
+        blur_b = blur(bg * (1.0 - a)) / ((1.0 - blur_a) + 1e-5)
+        fg = np.clip(blur_f + a * (img - a * blur_f - (1.0 - a) * blur_b), 0.0, 1.0)
+        bg = blur_b
+    return fg.astype(np.float32)
+
+
+def composite(fg: np.ndarray, alpha: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """fg (H,W,3) float [0,1], alpha (H,W), bg (H,W,3) float [0,1] -> (H,W,3) uint8."""
+    a = np.clip(alpha.astype(np.float32), 0.0, 1.0)[:, :, None]
+    return to_u8(fg * a + bg * (1.0 - a))
+
+
+def to_u8(x: np.ndarray) -> np.ndarray:
+    """Float image in [0,1] -> uint8, rounded."""
+    return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
+
+
+def checkerboard(height: int, width: int, cell: int = 16) -> np.ndarray:
+    """Grey checkerboard (H,W,3) float32, the usual 'transparent' backdrop."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    board = np.where(((yy // cell) + (xx // cell)) % 2 == 0, 0.8, 0.6).astype(np.float32)
+    return np.repeat(board[:, :, None], 3, axis=2)
+
+
+def parse_color(spec) -> np.ndarray:
+    """'green', '#00ff00', '0,255,0' or (0,255,0) -> (3,) float32 in [0,1]."""
+    if isinstance(spec, str):
+        s = spec.strip().lower()
+        if s in COLORS:
+            rgb = COLORS[s]
+        elif s.startswith("#") and len(s) == 7:
+            rgb = tuple(int(s[i:i + 2], 16) for i in (1, 3, 5))
+        elif s.count(",") == 2:
+            rgb = tuple(int(v) for v in s.split(","))
+        else:
+            raise VideoError(f"background {spec!r}: not a colour, image or video file")
+    else:
+        rgb = tuple(int(v) for v in spec)
+    if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
+        raise VideoError(f"background {spec!r}: colour needs three values in 0..255")
+    return np.asarray(rgb, np.float32) / 255.0
+
+
+def fit_cover(img: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize (H,W,C) to cover width x height keeping aspect, then centre-crop."""
+    import cv2
+
+    h, w = img.shape[:2]
+    s = max(width / w, height / h)
+    nw, nh = max(width, int(round(w * s))), max(height, int(round(h * s)))
+    resized = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    y, x = (nh - height) // 2, (nw - width) // 2
+    return resized[y:y + height, x:x + width]
+
+
+class Background:
+    """Per-frame backdrop (H,W,3) float32 from a colour, an image, or a video (looped)."""
+
+    def __init__(self, spec, width: int, height: int, default="white"):
+        self.width, self.height = width, height
+        self._frames: Iterator | None = None
+        self._video: str | None = None
+        self._still: np.ndarray | None = None
+        spec = default if spec is None else spec
+        if isinstance(spec, np.ndarray):
+            self._still = self._fit(spec)
+        elif isinstance(spec, (str, os.PathLike)) and Path(spec).exists():
+            path = Path(spec)
+            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+                import cv2
+
+                img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+                if img is None:
+                    raise VideoError(f"background {path}: not a readable image")
+                self._still = self._fit(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+            else:
+                self._video = str(path)
+        else:
+            color = parse_color(spec)
+            self._still = np.broadcast_to(color, (height, width, 3))
+
+    def _fit(self, rgb: np.ndarray) -> np.ndarray:
+        out = fit_cover(rgb, self.width, self.height)
+        return out.astype(np.float32) / 255.0 if out.dtype == np.uint8 else out.astype(np.float32)
+
+    def next(self) -> np.ndarray:
+        """The backdrop for the next output frame."""
+        if self._still is not None:
+            return self._still
+        from video.reader import read_frames
+
+        frame = next(self._frames, None) if self._frames is not None else None
+        if frame is None:
+            self._frames = read_frames(self._video)
+            frame = next(self._frames)
+        return self._fit(frame.rgb)
+
+    def close(self) -> None:
+        """Stop a background video's decoder."""
+        if self._frames is not None:
+            self._frames.close()
+            self._frames = None

@@ -1,0 +1,276 @@
+"""VideoWriter: alpha / rgba / composite / foreground / preview outputs, audio, atomic rename."""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from video.audio import AudioMux
+from video.compose import Background, checkerboard, composite, estimate_foreground, to_u8
+from video.errors import VideoError
+from video.probe import VideoInfo, probe
+from video.reader import DECODE_THREADS, Frame
+
+KINDS = ("alpha", "rgba", "composite", "foreground", "preview")
+FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
+DEFAULT_CRF = {"libx264": 12, "libvpx-vp9": 20}
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How one output is stored: codec and pixel format inside a container (None: PNG folder)."""
+
+    fmt: str | None
+    codec: str
+    pix_fmt: str
+    has_alpha: bool
+
+
+def choose_encoding(path: str | os.PathLike, kind: str) -> Encoding:
+    """Container from the extension (no extension: PNG folder), codec from the kind."""
+    if kind not in KINDS:
+        raise VideoError(f"unknown output kind {kind!r} (choose from {', '.join(KINDS)})")
+    ext = Path(path).suffix.lower()
+    if ext == "":
+        return Encoding(None, "png", "gray" if kind == "alpha" else "rgba" if kind == "rgba" else "rgb24",
+                        kind == "rgba")
+    fmt = FORMATS.get(ext)
+    if fmt is None:
+        raise VideoError(f"{path}: unsupported output extension {ext!r} "
+                         f"(use {', '.join(FORMATS)} or a folder for PNG frames)")
+    if kind == "rgba":
+        if fmt == "mp4":
+            raise VideoError(f"{path}: MP4 cannot carry alpha; use .mov, .webm, .mkv or a folder")
+        return {"mov": Encoding("mov", "prores_ks", "yuva444p10le", True),
+                "webm": Encoding("webm", "libvpx-vp9", "yuva420p", True),
+                "matroska": Encoding("matroska", "ffv1", "bgra", True)}[fmt]
+    if fmt == "matroska":
+        return Encoding(fmt, "ffv1", "gray" if kind == "alpha" else "bgr0", False)
+    if fmt == "webm":
+        return Encoding(fmt, "libvpx-vp9", "yuv420p", False)
+    return Encoding(fmt, "libx264", "yuv420p", False)
+
+
+class VideoWriter:
+    """Context manager writing one output; `write(frame, alpha)` per source frame.
+
+    path: file (.mp4 .mov .mkv .webm) or a folder (PNG frames named by frame index).
+    like: the source's VideoInfo (or path): size, time_base, fps, colour and audio come
+    from it; each written frame keeps its source pts. Output goes to a temporary name
+    beside `path` and is renamed only when `close()` succeeds; on error nothing is left.
+    background: colour, image or video (composite kind). bit_depth: 8 or 16 (PNG only).
+    """
+
+    def __init__(self, path: str | os.PathLike, kind: str = "alpha", like: VideoInfo | str | None = None,
+                 background=None, audio: bool = True, crf: int | None = None, bit_depth: int = 8,
+                 threads: int = DECODE_THREADS):
+        if like is None:
+            raise VideoError("VideoWriter needs like= (the source VideoInfo or path)")
+        self.like = like if isinstance(like, VideoInfo) else probe(like)
+        self.path = Path(path)
+        self.kind = kind
+        self.enc = choose_encoding(path, kind)
+        if bit_depth not in (8, 16) or (bit_depth == 16 and self.enc.fmt is not None):
+            raise VideoError(f"bit_depth {bit_depth}: only 8, or 16 for PNG folders")
+        self.bit_depth = bit_depth
+        self.width = self.like.width * (3 if kind == "preview" else 1)
+        self.height = self.like.height
+        if not self.path.parent.is_dir():
+            raise VideoError(f"{self.path}: output folder {self.path.parent} does not exist")
+        self._tmp = self.path.parent / f".{self.path.name}.{uuid.uuid4().hex[:8]}.part"
+        self._bg = Background(background, self.like.width, self.like.height) if kind == "composite" else None
+        self._audio_wanted = audio
+        self._crf = crf
+        self._threads = threads
+        self._container = None
+        self._stream = None
+        self._audio: AudioMux | None = None
+        self._first: Frame | None = None
+        self._last: Frame | None = None
+        self.frames_written = 0
+        self._closed = False
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    # -- frames -------------------------------------------------------------------------
+    def write(self, frame: Frame, alpha: np.ndarray) -> None:
+        """Encode one output frame from the source `frame` and its alpha (H,W) float in [0,1]."""
+        if self._closed:
+            raise VideoError(f"{self.path}: writer is closed")
+        alpha = np.asarray(alpha, dtype=np.float32)
+        if alpha.shape != frame.rgb.shape[:2] or frame.rgb.shape[:2] != (self.like.height, self.like.width):
+            self.abort()
+            raise VideoError(f"{self.path}: frame {frame.index} is {frame.rgb.shape[:2]} with alpha "
+                             f"{alpha.shape}; expected {(self.like.height, self.like.width)}")
+        try:
+            image = self._render(frame, np.clip(alpha, 0.0, 1.0))
+            if self.enc.fmt is None:
+                self._write_png(frame.index, image)
+            else:
+                self._encode(frame, image)
+        except BaseException:
+            self.abort()
+            raise
+        self._first = self._first or frame
+        self._last = frame
+        self.frames_written += 1
+
+    def _render(self, frame: Frame, alpha: np.ndarray) -> np.ndarray:
+        """(H,W) alpha (float) / (H,W,4) rgba / (H,W,3) rgb image for this kind."""
+        if self.kind == "alpha":
+            return alpha
+        fg = estimate_foreground(frame.rgb, alpha)
+        if self.kind == "rgba":
+            return np.dstack([fg, alpha])
+        if self.kind == "foreground":
+            return to_u8(fg)
+        if self.kind == "composite":
+            return composite(fg, alpha, self._bg.next())
+        board = checkerboard(*alpha.shape)
+        matte = np.repeat(to_u8(alpha)[:, :, None], 3, axis=2)
+        return np.hstack([frame.rgb, matte, composite(fg, alpha, board)])
+
+    def _write_png(self, index: int, image: np.ndarray) -> None:
+        import cv2
+
+        self._tmp.mkdir(exist_ok=True)
+        full = 65535.0 if self.bit_depth == 16 else 255.0
+        img = image.astype(np.float32) if image.dtype != np.uint8 else image.astype(np.float32) / 255.0
+        arr = np.clip(np.rint(img * full), 0, full).astype(np.uint16 if self.bit_depth == 16 else np.uint8)
+        if arr.ndim == 3:
+            arr = cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA if arr.shape[2] == 4 else cv2.COLOR_RGB2BGR)
+        if not cv2.imwrite(str(self._tmp / f"{index:06d}.png"), arr):
+            raise VideoError(f"{self.path}: could not write frame {index}")
+
+    def _open(self, first: Frame) -> None:
+        like = self.like
+        self._container = av.open(str(self._tmp), "w", format=self.enc.fmt)
+        stream = self._container.add_stream(self.enc.codec, rate=like.fps)
+        cc = stream.codec_context
+        cc.width, cc.height = self.width + self.width % self._even, self.height + self.height % self._even
+        cc.pix_fmt = self.enc.pix_fmt
+        cc.time_base = like.time_base
+        stream.time_base = like.time_base
+        cc.thread_count = self._threads
+        opts = {}
+        if self.enc.codec in DEFAULT_CRF:
+            opts["crf"] = str(self._crf if self._crf is not None else DEFAULT_CRF[self.enc.codec])
+        if self.enc.codec == "libvpx-vp9":
+            opts.update({"b": "0", "deadline": "good", "cpu-used": "4", "row-mt": "1"})
+        if self.enc.codec == "prores_ks":
+            opts.update({"profile": "4", "alpha_bits": "16"})
+        if self.enc.codec == "ffv1":
+            opts.update({"level": "3", "slices": "4"})
+        cc.options = opts
+        self._tag_colour(cc)
+        self._stream = stream
+        if self._audio_wanted and like.has_audio and not like.is_folder:
+            self._audio = AudioMux(self._container, self.enc.fmt, like.path, start=first.time)
+
+    @property
+    def _even(self) -> int:
+        return 2 if self.enc.pix_fmt in ("yuv420p",) and self.enc.codec == "libx264" else 1
+
+    def _tag_colour(self, cc) -> None:
+        """Copy primaries / transfer / matrix / range to yuv outputs (full range for mattes)."""
+        if not self.enc.pix_fmt.startswith("yuv"):
+            return
+        col = self.like.color
+        for key in ("color_primaries", "color_trc", "colorspace"):
+            if col.get(key) and col[key] != 2:  # 2 = unspecified
+                setattr(cc, key, col[key])
+        cc.color_range = 2 if self.kind == "alpha" else (col.get("color_range") or 1)
+
+    def _encode(self, frame: Frame, image: np.ndarray) -> None:
+        if self._container is None:
+            self._open(frame)
+        if image.ndim == 2:
+            vf = av.VideoFrame.from_ndarray(to_u8(image), format="gray")
+        elif image.shape[2] == 4:
+            vf = av.VideoFrame.from_ndarray(to_u8(image), format="rgba")
+        else:
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        cc = self._stream.codec_context
+        if (cc.width, cc.height) != (vf.width, vf.height):
+            vf = self._pad(vf, cc.width, cc.height)
+        kw = {}
+        if self.enc.pix_fmt.startswith("yuv"):
+            kw = {"dst_color_range": cc.color_range or 1}
+            if cc.colorspace in (1, 5, 6, 7, 9):
+                kw["dst_colorspace"] = cc.colorspace
+        vf = vf.reformat(format=self.enc.pix_fmt, **kw)
+        vf.pts = frame.pts
+        vf.time_base = self.like.time_base
+        if self._audio is not None:
+            self._audio.advance(frame.time)
+        self._container.mux(self._stream.encode(vf))
+
+    @staticmethod
+    def _pad(vf: av.VideoFrame, width: int, height: int) -> av.VideoFrame:
+        """Pad to an even size for H.264 4:2:0 by repeating the last row / column."""
+        arr = vf.to_ndarray()
+        pad = ((0, height - arr.shape[0]), (0, width - arr.shape[1])) + ((0, 0),) * (arr.ndim - 2)
+        return av.VideoFrame.from_ndarray(np.pad(arr, pad, mode="edge"), format=vf.format.name)
+
+    # -- finishing ----------------------------------------------------------------------
+    def close(self) -> None:
+        """Flush encoders, copy the remaining audio and move the output into place."""
+        if self._closed:
+            return
+        try:
+            if self.frames_written == 0:
+                raise VideoError(f"{self.path}: no frames were written")
+            if self._container is not None:
+                self._container.mux(self._stream.encode(None))
+                if self._audio is not None:
+                    whole = self._last.index >= self.like.num_frames - 1
+                    end = None if whole else self._last.time + float(1 / self.like.fps)
+                    self._audio.finish(end)
+                self._container.close()
+            self._replace()
+        except BaseException as exc:
+            self.abort()
+            if isinstance(exc, (av.FFmpegError, OSError)):
+                raise VideoError(f"{self.path}: could not write ({exc})") from None
+            raise
+        finally:
+            if self._bg is not None:
+                self._bg.close()
+        self._closed = True
+
+    def _replace(self) -> None:
+        if self.enc.fmt is not None or not self.path.exists():
+            os.replace(self._tmp, self.path)
+            return
+        old = self.path.parent / f".{self.path.name}.{uuid.uuid4().hex[:8]}.old"
+        os.replace(self.path, old)
+        os.replace(self._tmp, self.path)
+        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
+
+    def abort(self) -> None:
+        """Drop everything written so far; nothing is left at `path` or the temporary name."""
+        if self._closed:
+            return
+        self._closed = True
+        for closer in (self._audio, self._container, self._bg):
+            try:
+                if closer is not None:
+                    closer.close()
+            except Exception:  # noqa: BLE001 - cleanup must not hide the original error
+                pass
+        if self._tmp.is_dir():
+            shutil.rmtree(self._tmp, ignore_errors=True)
+        elif self._tmp.exists():
+            self._tmp.unlink()
