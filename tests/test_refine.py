@@ -1,0 +1,133 @@
+"""SparseUpsampler: exact submanifold semantics on CPU, shapes, range, backends."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tdm.refine import ActiveSet, SparseUpsampler, submanifold_conv3x3
+
+
+def _random_upsampler(seed=0, **kw) -> SparseUpsampler:
+    torch.manual_seed(seed)
+    up = SparseUpsampler(**kw)
+    for p in up.parameters():
+        torch.nn.init.normal_(p, std=0.3)
+    return up.eval()
+
+
+def _soft_alpha(h=24, w=32, seed=0):
+    """Mostly 0/1 with a soft band, like a real matte."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.linspace(-3, 3, w).view(1, 1, 1, w).expand(1, 1, h, w)
+    return (torch.sigmoid(4 * x) + 0.05 * torch.randn(1, 1, h, w, generator=g)).clamp(0, 1)
+
+
+@pytest.mark.parametrize("density", [0.05, 0.3, 0.8, 1.0])
+def test_submanifold_conv_equals_masked_dense_conv(density):
+    g = torch.Generator().manual_seed(int(density * 100))
+    x = torch.randn(2, 5, 19, 23, generator=g)
+    mask = torch.rand(2, 19, 23, generator=g) < density
+    weight, bias = torch.randn(7, 5, 3, 3, generator=g), torch.randn(7, generator=g)
+    active = ActiveSet.from_mask(mask)
+    out = active.scatter(submanifold_conv3x3(active.gather(x), active, weight, bias), (19, 23), 2)
+    m = mask[:, None].float()
+    expected = F.conv2d(x * m, weight, bias, padding=1) * m
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+
+
+def _dense_reference(up: SparseUpsampler, image, alpha):
+    """The same computation with dense masked convolutions (conv2d(x*m)*m)."""
+    h2, w2 = image.shape[-2:]
+    hidden = None
+    for group, size in zip(up.groups, [((h2 + 1) // 2, (w2 + 1) // 2), (h2, w2)]):
+        alpha = F.interpolate(alpha, size=size, mode="bilinear", align_corners=False)
+        m = up.active_mask(alpha)[:, None].float()
+        img = image if size == (h2, w2) else F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True)
+        parts = [alpha, img]
+        if hidden is not None:
+            parts.append(F.interpolate(hidden, size=size, mode="bilinear", align_corners=False))
+        x = torch.cat(parts, 1)
+        for conv in group["body"]:
+            x = F.relu(F.conv2d(x * m, conv.weight, conv.bias, padding=1) * m)
+        hidden = x
+        res = F.conv2d(x * m, group["out"].weight, group["out"].bias, padding=1) * m
+        alpha = torch.where(m > 0, (alpha + res).clamp(0, 1), alpha)
+    return alpha
+
+
+@pytest.mark.parametrize("out_size", [(96, 128), (101, 157)])
+def test_torch_backend_equals_dense_masked_reference(out_size):
+    up = _random_upsampler()
+    image = torch.rand(2, 3, *out_size) * 2 - 1
+    alpha = torch.cat([_soft_alpha(seed=0), _soft_alpha(seed=1)])
+    with torch.no_grad():
+        out = up(image, alpha, backend="torch")
+        ref = _dense_reference(up, image, alpha)
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_output_size_range_and_inactive_pixels_keep_interpolation():
+    up = _random_upsampler(seed=3)
+    alpha = torch.zeros(1, 1, 24, 32)
+    alpha[..., :, 16:] = 1
+    alpha[..., 8:12, 4:8] = 0.5  # a small transparent patch
+    image = torch.rand(1, 3, 77, 131) * 2 - 1
+    with torch.no_grad():
+        out = up(image, alpha)
+    assert out.shape == (1, 1, 77, 131)
+    assert out.min() >= 0 and out.max() <= 1
+    interp = F.interpolate(F.interpolate(alpha, size=(39, 66), mode="bilinear"), size=(77, 131), mode="bilinear")
+    far = torch.ones_like(out, dtype=torch.bool)
+    far[..., 10:56, 4:46] = False  # around the patch (dilated twice)
+    far[..., :, 54:78] = False  # around the 0 -> 1 edge (soft after interpolation)
+    assert torch.equal(out[far], interp[far])
+    assert not torch.allclose(out[~far], interp[~far])  # the patch was refined
+
+
+def test_untrained_upsampler_is_bilinear_interpolation():
+    up = SparseUpsampler(hidden_channels=4)
+    alpha = _soft_alpha()
+    with torch.no_grad():
+        out = up(torch.zeros(1, 3, 50, 64), alpha)
+    interp = F.interpolate(F.interpolate(alpha, size=(25, 32), mode="bilinear"), size=(50, 64), mode="bilinear")
+    torch.testing.assert_close(out, interp)
+
+
+def test_no_active_pixels_and_gradients():
+    up = _random_upsampler(hidden_channels=4)
+    binary = torch.cat([torch.zeros(1, 1, 8, 8), torch.ones(1, 1, 8, 8)])
+    with torch.no_grad():
+        out = up(torch.rand(2, 3, 16, 16), binary)
+    assert torch.equal(out, F.interpolate(binary, size=(16, 16)))
+    up(torch.rand(1, 3, 40, 40), _soft_alpha(10, 10)).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in up.parameters())
+
+
+def test_backend_choice():
+    up = SparseUpsampler()
+    assert up.resolve_backend(torch.device("cpu")) == "torch"
+    with pytest.raises(ValueError):
+        up.resolve_backend(torch.device("cpu"), "spconv")
+    with pytest.raises(ValueError):
+        SparseUpsampler(backend="cuda")
+
+
+def test_save_and_load(tmp_path):
+    up = _random_upsampler(hidden_channels=4)
+    up.save_pretrained(tmp_path)
+    loaded = SparseUpsampler.from_pretrained(tmp_path)
+    image, alpha = torch.rand(1, 3, 40, 48) * 2 - 1, _soft_alpha(10, 12)
+    with torch.no_grad():
+        assert torch.equal(up(image, alpha), loaded(image, alpha))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_spconv_matches_torch_backend_on_cuda():
+    pytest.importorskip("spconv.pytorch")
+    up = _random_upsampler().cuda()
+    image = torch.rand(2, 3, 270, 480, device="cuda") * 2 - 1
+    alpha = torch.cat([_soft_alpha(68, 120, seed=0), _soft_alpha(68, 120, seed=1)]).cuda()
+    with torch.no_grad():
+        a = up(image, alpha, backend="torch")
+        b = up(image, alpha, backend="spconv")
+    torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-3)
