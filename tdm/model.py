@@ -1,0 +1,97 @@
+"""One forward of the teacher or the student with everything training needs.
+
+``run_teacher`` / ``run_student`` take VAE latents (B, 4, h, w) and adapted text
+features (B or 1, L, D), run the U-Net at t=1 and return the head outputs, the
+320-channel decoder feature, the KD features by module name (``KD_POINTS``) and the
+captured attention (``A_SA @ alpha`` per resolution when ``alpha`` is given, and the
+cross-attention maps), keyed by the latent size (h, w) of the layer.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import torch
+
+from .attention import Resolution, capture_attention
+from .heads import AlphaHead, SemanticHead
+from .unets import KD_POINTS, TDMUNet
+
+
+@dataclass
+class UNetRun:
+    """What one U-Net forward yields besides the head outputs.
+
+    feature: (B, C0, h, w); kd_features: {module name: (B, C, h', w')};
+    self_attention_alpha: {(h', w'): (B, h'w', 1)}; cross_attention: {(h', w'): (B, h'w', L)}.
+    """
+
+    feature: torch.Tensor
+    kd_features: dict[str, torch.Tensor] = field(default_factory=dict)
+    self_attention_alpha: dict[Resolution, torch.Tensor] = field(default_factory=dict)
+    cross_attention: dict[Resolution, torch.Tensor] = field(default_factory=dict)
+
+
+@dataclass
+class TeacherOutput(UNetRun):
+    """Plus semantic logits (B, 3, h, w)."""
+
+    semantic_logits: torch.Tensor | None = None
+
+
+@dataclass
+class StudentOutput(UNetRun):
+    """Plus alpha_lr (B, 1, h, w) in [0, 1] and confidence logits R (B, 1, h, w)."""
+
+    alpha_lr: torch.Tensor | None = None
+    confidence_logits: torch.Tensor | None = None
+
+
+def _block_output(output) -> torch.Tensor:
+    """Down blocks return (hidden, residuals); others a tensor."""
+    return output[0] if isinstance(output, tuple) else output
+
+
+def run_unet(unet: TDMUNet, latents: torch.Tensor, text: torch.Tensor,
+             alpha: torch.Tensor | None = None, kd_points: Iterable[str] = (),
+             capture: bool = True) -> UNetRun:
+    """U-Net forward at t=1 with KD-feature hooks and (if ``capture``) attention capture.
+
+    latents (B, 4, h, w); text (B or 1, L, D); alpha (B, 1, H, W) GT matte or None.
+    """
+    if text.shape[0] != latents.shape[0]:
+        text = text.expand(latents.shape[0], -1, -1)
+    kd: dict[str, torch.Tensor] = {}
+    handles = [
+        unet.get_submodule(name).register_forward_hook(
+            lambda module, args, output, name=name: kd.__setitem__(name, _block_output(output)))
+        for name in kd_points
+    ]
+    recording = capture_attention(unet, alpha) if capture else contextlib.nullcontext()
+    try:
+        with recording as record:
+            feature = unet.features(latents, text)
+    finally:
+        for handle in handles:
+            handle.remove()
+    run = UNetRun(feature=feature, kd_features=kd)
+    if record is not None:
+        run.self_attention_alpha = record.self_attention_alpha()
+        run.cross_attention = record.cross_attention()
+    return run
+
+
+def run_teacher(unet: TDMUNet, head: SemanticHead, latents: torch.Tensor, text: torch.Tensor,
+                alpha: torch.Tensor | None = None, capture: bool = True) -> TeacherOutput:
+    """Teacher forward: semantic logits, feature, KD features (teacher names), attention."""
+    run = run_unet(unet, latents, text, alpha, KD_POINTS.values(), capture)
+    return TeacherOutput(**vars(run), semantic_logits=head(run.feature))
+
+
+def run_student(unet: TDMUNet, head: AlphaHead, latents: torch.Tensor, text: torch.Tensor,
+                alpha: torch.Tensor | None = None, capture: bool = True) -> StudentOutput:
+    """Student forward: alpha_lr, R logits, feature, KD features (student names), attention."""
+    run = run_unet(unet, latents, text, alpha, KD_POINTS.keys(), capture)
+    alpha_lr, confidence_logits = head(run.feature)
+    return StudentOutput(**vars(run), alpha_lr=alpha_lr, confidence_logits=confidence_logits)
