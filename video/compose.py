@@ -22,16 +22,15 @@ def estimate_foreground(image: np.ndarray, alpha: np.ndarray,
 
     image (H,W,3) uint8 or float in [0,1]; alpha (H,W) float in [0,1]
     -> foreground F (H,W,3) float32 in [0,1], free of the old background at soft edges.
-    Radii are for ~1080p and shrink with the image (never below 3 px).
+    Radii are the paper's box-blur sizes in pixels (a large blur, then a small one).
     """
     import cv2
 
     img = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image.astype(np.float32)
     a = np.clip(alpha.astype(np.float32), 0.0, 1.0)[:, :, None]
-    scale = min(img.shape[:2]) / 1080.0
     fg, bg = img, img
     for r in radii:
-        k = max(3, int(round(r * scale)) | 1)
+        k = r | 1
         blur = lambda x: cv2.blur(x, (k, k))  # noqa: E731
         blur_a = blur(a[:, :, 0])[:, :, None]
         blur_f = blur(fg * a) / (blur_a + 1e-5)
