@@ -1,0 +1,33 @@
+"""Region labels from alpha: a hand-checked case."""
+import numpy as np
+import torch
+
+from tdm.data.regions import BACKGROUND, FOREGROUND, TRANSPARENT, region_labels
+
+
+def test_hand_case_kernel_3():
+    alpha = np.zeros((8, 8), np.float32)
+    alpha[2:7, 2:7] = 1.0          # 5x5 opaque square
+    alpha[0, 7] = 0.5              # one soft pixel in the corner
+    labels, mask = region_labels(alpha, kernel=3)
+    assert labels.dtype == torch.long and mask.dtype == torch.float32
+    expected = np.full((8, 8), TRANSPARENT)
+    expected[3:6, 3:6] = FOREGROUND          # opaque square eroded by one pixel
+    bg = np.zeros((8, 8), bool)
+    bg[:, :] = True
+    bg[1:8, 1:8] = False                     # dilated square (2..6 -> 1..7) is not bg
+    bg[0:2, 6:8] = False                     # neighbourhood of the soft corner pixel
+    expected[bg] = BACKGROUND
+    np.testing.assert_array_equal(labels.numpy(), expected)
+    np.testing.assert_array_equal(mask.numpy(), (expected != TRANSPARENT).astype(np.float32))
+
+
+def test_batched_shapes_and_default_kernel():
+    alpha = torch.zeros(2, 1, 64, 64)
+    alpha[:, :, 16:48, 16:48] = 1.0
+    labels, mask = region_labels(alpha)
+    assert labels.shape == (2, 1, 64, 64) and mask.shape == (2, 1, 64, 64)
+    # kernel 15 erodes 7 pixels from each side of the 32x32 square
+    assert (labels[0, 0] == FOREGROUND).sum() == (32 - 14) ** 2
+    assert labels[0, 0, 16, 16] == TRANSPARENT and labels[0, 0, 0, 0] == BACKGROUND
+    assert mask[0, 0, 32, 32] == 1 and mask[0, 0, 12, 32] == 0
