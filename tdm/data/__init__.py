@@ -1,6 +1,10 @@
 """Training data: sample format, region labels, synthetic generator, dataset loaders."""
 from .regions import region_labels
 from .sample import Sample, make_sample
+from .schedule import InterleavedDataset, InterleavedSchedule
+from .spec import open_dataset, parse_spec
 from .synthetic import SyntheticMattingDataset, make_clip
+from .videos import VideoClip, VideoMattingDataset
 
-__all__ = ["Sample", "SyntheticMattingDataset", "make_clip", "make_sample", "region_labels"]
+__all__ = ["InterleavedDataset", "InterleavedSchedule", "Sample", "SyntheticMattingDataset", "VideoClip",
+           "VideoMattingDataset", "make_clip", "make_sample", "open_dataset", "parse_spec", "region_labels"]

@@ -1,0 +1,90 @@
+"""``open_dataset(SPEC, ...)``: what ``tdm-train --data SPEC`` and ``tdm-eval --data SPEC`` open.
+
+SPEC is one source or several joined with ``+`` (interleaved by the paper's schedule):
+``name`` or ``name:PATH[,key=value...]`` or ``name:key=value[,...]``, with name one of
+synthetic, refmatte, refcoco, p3m, am2k, rm1k, video. Examples: ``synthetic``,
+``synthetic:length=2000,max_objects=3``, ``refmatte:/data/RefMatte,split=test``,
+``refmatte:/d/RefMatte+refcoco:/d/refcoco+p3m:/d/P3M-10k+am2k:/d/AM-2k``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from torch.utils.data import Dataset
+
+from .matting import open_folder_set, open_refmatte
+from .refcoco import open_refcoco
+from .schedule import InterleavedDataset, InterleavedSchedule
+from .synthetic import SyntheticMattingDataset
+from .videos import ReadFrames, VideoMattingDataset
+
+PRIMARY = ("refmatte", "refcoco")      # alternate on odd / even iterations
+SPECIAL = ("p3m", "am2k", "rm1k")       # one of them after every 4 iterations
+NAMES = ("synthetic", "video") + PRIMARY + SPECIAL
+_INT_KEYS = {"length", "max_objects", "special_every"}
+
+
+def parse_spec(spec: str) -> list[tuple[str, str | None, dict[str, Any]]]:
+    """``"a:/p,k=v+b"`` -> [("a", "/p", {"k": v}), ("b", None, {})]."""
+    out = []
+    for part in filter(None, (p.strip() for p in spec.split("+"))):
+        name, _, rest = part.partition(":")
+        name = name.strip().lower()
+        if name not in NAMES:
+            raise ValueError(f"unknown dataset {name!r} in --data {spec!r}; known: {', '.join(NAMES)}")
+        path, options = None, {}
+        for item in filter(None, rest.split(",")):
+            key, eq, value = item.partition("=")
+            if not eq:
+                path = item
+            else:
+                options[key.strip()] = int(value) if key.strip() in _INT_KEYS else value
+        if name not in ("synthetic",) and path is None:
+            raise ValueError(f"dataset {name!r} needs a path: {name}:/path/to/{name}")
+        out.append((name, path, options))
+    if not out:
+        raise ValueError("empty --data spec")
+    return out
+
+
+def _open_one(name: str, path: str | None, options: dict[str, Any], size, seed: int, augment: bool,
+              read_frames: ReadFrames | None, count_frames: Callable[[str], int] | None) -> Dataset:
+    split = options.get("split", "train")
+    if name == "synthetic":
+        return SyntheticMattingDataset(size, options.get("length", 10000), seed,
+                                       max_objects=options.get("max_objects", 4), augment=augment)
+    if name == "refmatte":
+        return open_refmatte(path, size, seed, split, augment, options.get("annotations"))
+    if name == "refcoco":
+        return open_refcoco(path, size, seed, split, augment)
+    if name == "video":
+        return VideoMattingDataset(path, size, seed, read_frames=read_frames, count_frames=count_frames,
+                                   backgrounds=options.get("backgrounds"), text=options.get("text", "the person"),
+                                   augment=augment)
+    return open_folder_set(name, path, size, seed, split, augment, options.get("captions"))
+
+
+def open_dataset(spec: str, size: int | tuple[int, int] = 512, seed: int = 0, augment: bool = True,
+                 samples_per_iteration: int = 1, read_frames: ReadFrames | None = None,
+                 count_frames: Callable[[str], int] | None = None) -> Dataset:
+    """Open SPEC as a Dataset of ``Sample`` dicts at ``size``.
+
+    One source: that dataset. Several (``+``): an ``InterleavedDataset`` in which item ``i``
+    belongs to iteration ``i // samples_per_iteration`` (use the global batch size and an
+    unshuffled loader); refmatte/refcoco (and synthetic/video) alternate, p3m/am2k/rm1k
+    are the special iteration after every ``special_every`` (4) iterations.
+    ``read_frames``/``count_frames`` are needed for ``video:`` roots holding video files."""
+    parts = parse_spec(spec)
+    datasets: dict[str, Dataset] = {}
+    every = 4
+    for name, path, options in parts:
+        key = name if name not in datasets else f"{name}#{len(datasets)}"
+        datasets[key] = _open_one(name, path, options, size, seed, augment, read_frames, count_frames)
+        every = int(options.get("special_every", every))
+    if len(datasets) == 1:
+        return next(iter(datasets.values()))
+    primary = [k for k in datasets if k.split("#")[0] not in SPECIAL]
+    special = [k for k in datasets if k.split("#")[0] in SPECIAL]
+    primary.sort(key=lambda k: PRIMARY.index(k.split("#")[0]) if k.split("#")[0] in PRIMARY else len(PRIMARY))
+    schedule = InterleavedSchedule(primary, special, every, seed)
+    return InterleavedDataset(datasets, schedule, samples_per_iteration, seed)
