@@ -1,0 +1,137 @@
+"""Many videos in one run: from several inputs, a glob, a folder of videos or a JSONL manifest.
+
+A video that fails is reported with its reason and the others go on; outputs are
+atomic, so `skip_existing` resumes a run that stopped.
+"""
+from __future__ import annotations
+
+import glob
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from pipelines.engine import Engine, skipped
+from pipelines.job import prepare_job
+from pipelines.options import MatteOptions, UsageError
+
+VIDEO_EXTS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts")
+BATCH_DEFAULT_NAME = "{stem}.mov"
+
+
+@dataclass
+class BatchItem:
+    input: str
+    prompts: list[str]
+    outputs: list[str]
+
+
+def is_batch(inputs: list[str]) -> bool:
+    """More than one input, a manifest, a glob pattern, or a folder holding videos."""
+    if len(inputs) != 1:
+        return True
+    one = inputs[0]
+    return one.endswith(".jsonl") or _is_pattern(one) or bool(_folder_videos(one))
+
+
+def _is_pattern(text: str) -> bool:
+    return any(c in text for c in "*?[") and not Path(text).exists()
+
+
+def _folder_videos(path: str) -> list[str]:
+    p = Path(path)
+    if not p.is_dir():
+        return []
+    return sorted(str(f) for f in p.iterdir() if f.suffix.lower() in VIDEO_EXTS and f.is_file())
+
+
+def collect(inputs: list[str], prompts: list[str], outputs: list[str]) -> list[BatchItem]:
+    """Expand every input into items. Command-line outputs are templates with `{stem}`
+    (a folder alone means FOLDER/{stem}.mov); with several prompts `{prompt}` or the
+    automatic .<prompt-slug> suffix applies per item as for one video."""
+    templates = [_template(o) for o in outputs]
+    items: list[BatchItem] = []
+    from_command_line = 0
+    for arg in inputs:
+        if arg.endswith(".jsonl"):
+            items.extend(read_manifest(arg, prompts, templates))
+            continue
+        paths = _folder_videos(arg) or (sorted(glob.glob(arg)) if _is_pattern(arg) else [arg])
+        if not paths:
+            raise UsageError(f"{arg}: matches no file")
+        items.extend(BatchItem(p, prompts, templates) for p in paths)
+        from_command_line += len(paths)
+    if any(not it.outputs for it in items):
+        raise UsageError("no output given (use -o FOLDER or -o 'FOLDER/{stem}.webm')")
+    if from_command_line > 1 and any("{stem}" not in t for t in templates):
+        raise UsageError("several inputs need -o FOLDER or an output name with {stem}")
+    return items
+
+
+def _template(output: str) -> str:
+    if output.endswith(("/", "\\")) or (Path(output).is_dir() and not Path(output).suffix):
+        return str(Path(output) / BATCH_DEFAULT_NAME)
+    return output
+
+
+def read_manifest(path: str, prompts: list[str], templates: list[str]) -> list[BatchItem]:
+    """JSONL lines {"input", "prompt" or "prompts", "output" (str or list)}; relative paths
+    are relative to the manifest's folder; a missing prompt or output falls back to the
+    command line's."""
+    base = Path(path).parent
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read manifest ({exc.strerror})") from None
+    items = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            source = entry["input"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise UsageError(f"{path}:{n}: expected a JSON object with at least \"input\"") from None
+        entry_prompts = entry.get("prompts", entry.get("prompt", prompts))
+        entry_outputs = entry.get("output", templates)
+        entry_outputs = [entry_outputs] if isinstance(entry_outputs, str) else list(entry_outputs)
+        items.append(BatchItem(str(base / source),
+                               [entry_prompts] if isinstance(entry_prompts, str) else list(entry_prompts),
+                               [o if o in templates else str(base / o) for o in entry_outputs]))
+    return items
+
+
+def run_batch(items: list[BatchItem], opts: MatteOptions,
+              log: Callable[[str], None] = lambda line: None) -> dict:
+    """Matte every item with one loaded model; a failure costs only its own video."""
+    results, failed = [], []
+    with Engine(opts, log) as engine:
+        for item in items:
+            try:
+                job = prepare_job(item.input, item.prompts, item.outputs, opts)
+                if opts.skip_existing and job.outputs_exist():
+                    result = skipped(job)
+                else:
+                    result = engine.run(job)
+            except Exception as exc:  # reported per video; the batch goes on
+                failed.append({"input": item.input, "error": _reason(exc)})
+                log(f"failed: {item.input}: {_reason(exc)}")
+                continue
+            results.append(result)
+            log(("skipped: " if result.get("skipped") else "done: ") + item.input)
+    frames = sum(r["frames"] for r in results)
+    seconds = sum(r["seconds"] for r in results)
+    return {
+        "frames": frames, "seconds": round(seconds, 3),
+        "fps": round(frames / seconds, 3) if seconds > 0 else 0.0,
+        "outputs": [o for r in results if not r.get("skipped") for o in r["outputs"]],
+        "succeeded": [r["input"] for r in results if not r.get("skipped")],
+        "skipped": [r["input"] for r in results if r.get("skipped")],
+        "failed": failed,
+        "videos": results,
+    }
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if text else type(exc).__name__

@@ -1,0 +1,117 @@
+"""`tdm-video`: matte one video, several outputs, several prompts, or a whole batch."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from pipelines.options import DEVICES, DTYPES, OUTPUT_TYPES, MatteOptions, UsageError
+from pipelines.progress import describe
+
+PROG = "tdm-video"
+EXIT_USAGE, EXIT_FAILED = 2, 1
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line is one line on stderr (no usage dump)."""
+
+    def error(self, message: str):
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Text-prompted video matting. See docs/CLI.md.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="video file, image folder, folder of videos, glob, or manifest .jsonl")
+    p.add_argument("--prompt", "-p", action="append", default=[],
+                   help="what to matte; repeat for one output per prompt")
+    p.add_argument("--output", "-o", action="append", default=[],
+                   help="output file (.mov/.webm/.mkv/.mp4) or PNG folder; repeat for several "
+                        "outputs in one pass; batch: FOLDER or a name with {stem}")
+    p.add_argument("--output-type", action="append", choices=OUTPUT_TYPES,
+                   help="once for all outputs or once per -o (default: from the extension)")
+    p.add_argument("--background", help="colour (name or #rrggbb), image or video for composites")
+    p.add_argument("--model", help="pipeline folder or hub id (default: the shipped demo)")
+    p.add_argument("--device", default="auto", choices=DEVICES)
+    p.add_argument("--dtype", default="fp32", choices=DTYPES)
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--resolution", type=int, help="processing long side (multiple of 64)")
+    p.add_argument("--start", default="0", help="first frame index, or seconds as 2.5s")
+    p.add_argument("--end", help="frame index to stop before, or seconds as 10s")
+    p.add_argument("--no-audio", action="store_true", help="do not copy the audio track")
+    p.add_argument("--ray-address", help="run on Ray: local, auto, or HOST:PORT")
+    p.add_argument("--num-workers", type=int, help="Ray actors (default: one per GPU)")
+    p.add_argument("--chunk-frames", type=int, help="frames per Ray chunk (default: by size)")
+    p.add_argument("--skip-existing", action="store_true", help="skip videos whose outputs exist")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or messages")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    return p
+
+
+def options_from(args: argparse.Namespace) -> MatteOptions:
+    opts = MatteOptions(
+        output_type=args.output_type, background=args.background, model=args.model,
+        device=args.device, dtype=args.dtype, batch_size=args.batch_size,
+        resolution=args.resolution, start=args.start, end=args.end, audio=not args.no_audio,
+        ray_address=args.ray_address, num_workers=args.num_workers,
+        chunk_frames=args.chunk_frames, skip_existing=args.skip_existing, quiet=args.quiet)
+    opts.check()
+    return opts
+
+
+def video_main(argv: list[str] | None = None) -> int:
+    """Entry point of `tdm-video`; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        return _run(args)
+    except UsageError as exc:
+        if debug:
+            raise
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"{PROG}: error: {message} (run with --debug for details)", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _run(args: argparse.Namespace) -> int:
+    opts = options_from(args)
+    from video import VideoError  # torch, PyAV and Ray load only past the option checks
+
+    try:
+        return _run_checked(args, opts)
+    except VideoError as exc:  # bad input or output: the message says it all
+        raise UsageError(str(exc)) from None
+
+
+def _run_checked(args: argparse.Namespace, opts: MatteOptions) -> int:
+    from pipelines.batch import collect, is_batch, run_batch
+    from pipelines.engine import run_one
+
+    def log(line: str) -> None:
+        if not opts.quiet:
+            print(f"{PROG}: {line}", file=sys.stderr)
+
+    if is_batch(args.inputs):
+        result = run_batch(collect(args.inputs, args.prompt, args.output), opts, log)
+        log(f"{len(result['succeeded'])} succeeded, {len(result['skipped'])} skipped, "
+            f"{len(result['failed'])} failed")
+        for failure in result["failed"]:
+            log(f"  failed {failure['input']}: {failure['error']}")
+        status = EXIT_FAILED if result["failed"] else 0
+    else:
+        result = run_one(args.inputs[0], args.prompt, args.output, opts, log)
+        log(describe(result))
+        status = 0
+    if args.json:
+        print(json.dumps(result), flush=True)
+    return status

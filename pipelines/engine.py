@@ -1,0 +1,99 @@
+"""Where a job runs: the model in this process, or actors on Ray; `matte_video` on top."""
+from __future__ import annotations
+
+import contextlib
+from typing import Callable
+
+import torch
+
+from pipelines.distributed import WorkerPool, ray_session, run_ray
+from pipelines.job import VideoJob, prepare_job
+from pipelines.local import run_local
+from pipelines.model import (FrameMatter, load_pipeline, model_source, resolve_device,
+                             resolve_dtype)
+from pipelines.options import MatteOptions
+from pipelines.progress import Progress, summary
+
+
+class Engine:
+    """Loads the model once (locally or in Ray actors) and runs any number of jobs.
+
+    `log` receives human lines (the device at start); the CLI sends them to stderr.
+    """
+
+    def __init__(self, opts: MatteOptions, log: Callable[[str], None] = lambda line: None):
+        self.opts = opts
+        self._stack = contextlib.ExitStack()
+        try:
+            model = model_source(opts.model)
+            if opts.ray_address:
+                self._stack.enter_context(ray_session(opts.ray_address))
+                self.pool = WorkerPool(model, opts.device, opts.dtype, opts.num_workers)
+                self._stack.callback(self.pool.shutdown)
+                kind = "GPU" if self.pool.use_gpu else "CPU"
+                self.device = f"ray:{kind.lower()}"
+                log(f"device: Ray, {self.pool.size} {kind} worker(s), {opts.dtype}")
+            else:
+                self.pool = None
+                device = resolve_device(opts.device)
+                self.pipe = load_pipeline(model, device, resolve_dtype(opts.dtype, device))
+                self.device = str(device)
+                log(f"device: {device}, {opts.dtype}")
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def run(self, job: VideoJob) -> dict:
+        """Matte one prepared job; returns its summary."""
+        opts = job.options
+        cuda = self.pool is None and self.device.startswith("cuda")
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        with Progress(job.frames, job.info.path.rsplit("/", 1)[-1], opts.quiet, opts.progress) as bar:
+            if self.pool is None:
+                run_local(job, FrameMatter(self.pipe, job.prompts, opts.resolution), bar)
+                peak = int(torch.cuda.max_memory_allocated() // 2 ** 20) if cuda else None
+            else:
+                run_ray(job, self.pool, bar)
+                peak = self.pool.peak_memory_mb()
+        result = summary(bar, input=job.input, outputs=[str(s.path) for s in job.specs],
+                         prompts=job.prompts, device=self.device, dtype=opts.dtype,
+                         executor="local" if self.pool is None else "ray")
+        if peak is not None:
+            result["peak_gpu_memory_mb"] = peak
+        return result
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def skipped(job: VideoJob) -> dict:
+    return {"input": job.input, "skipped": True, "frames": 0, "seconds": 0.0, "fps": 0.0,
+            "outputs": [str(s.path) for s in job.specs]}
+
+
+def matte_video(input: str, prompt: str | list[str], output: str | list[str], **options) -> dict:
+    """Matte one video, like `tdm-video INPUT --prompt ... -o ...`; returns the summary.
+
+    `options` are the fields of `pipelines.options.MatteOptions` (output_type, background,
+    model, device, dtype, batch_size, resolution, start, end, audio, ray_address,
+    num_workers, chunk_frames, skip_existing, quiet, progress). Raises
+    `pipelines.UsageError` or `video.VideoError` with a one-line message on bad input.
+    """
+    return run_one(input, prompt, output, MatteOptions.from_kwargs(**options))
+
+
+def run_one(input: str, prompt: str | list[str], output: str | list[str], opts: MatteOptions,
+            log: Callable[[str], None] = lambda line: None) -> dict:
+    """Check, then matte one video (or skip it when asked and its outputs exist)."""
+    job = prepare_job(input, prompt, output, opts)
+    if opts.skip_existing and job.outputs_exist():
+        return skipped(job)
+    with Engine(opts, log) as engine:
+        return engine.run(job)

@@ -1,0 +1,94 @@
+"""One video to matte, resolved and checked before any frame is decoded, and its chunk plan."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import video
+from video.compose import parse_color
+from video.writer import choose_encoding
+from pipelines.options import (MatteOptions, OutputSpec, UsageError, check_prompts,
+                               check_writable, expand_outputs, frame_index)
+
+# A chunk holds about this many alpha bytes (uint16, all prompts) at most.
+CHUNK_BYTES = 128 * 1024 ** 2
+MAX_CHUNK_FRAMES = 256
+
+
+@dataclass(frozen=True)
+class Chunk:
+    index: int
+    start: int
+    stop: int
+
+
+@dataclass
+class VideoJob:
+    """Input, prompts, outputs and frame range of one video; `frames` = stop - start."""
+
+    input: str
+    info: video.VideoInfo
+    prompts: list[str]
+    specs: list[OutputSpec]
+    start: int
+    stop: int
+    options: MatteOptions
+
+    @property
+    def frames(self) -> int:
+        return self.stop - self.start
+
+    def outputs_exist(self) -> bool:
+        return all(s.path.exists() for s in self.specs)
+
+    def chunks(self) -> list[Chunk]:
+        """Chunk plan from the video and the options only (never from the worker count).
+
+        Chunk length is a multiple of the batch size, so every executor runs the model
+        on the very same batches and writes identical output.
+        """
+        size = self.options.chunk_frames or default_chunk_frames(self)
+        batch = self.options.batch_size
+        size = max(batch, size // batch * batch)
+        return [Chunk(i, s, min(s + size, self.stop))
+                for i, s in enumerate(range(self.start, self.stop, size))]
+
+    def open_writer(self, spec: OutputSpec):
+        """The VideoWriter for one output (a context manager; atomic on success)."""
+        opts = self.options
+        return video.VideoWriter(spec.path, kind=spec.kind, like=self.info,
+                                 background=opts.background, audio=opts.audio)
+
+
+def default_chunk_frames(job: VideoJob) -> int:
+    per_frame = job.info.width * job.info.height * 2 * len(job.prompts)
+    return max(1, min(MAX_CHUNK_FRAMES, CHUNK_BYTES // per_frame))
+
+
+def prepare_job(input: str, prompts: str | list[str], outputs: str | list[str],
+                opts: MatteOptions) -> VideoJob:
+    """Check prompts, probe the input, resolve the frame range and output paths.
+
+    Raises UsageError or video.VideoError with one line; nothing is written.
+    """
+    prompts = check_prompts(prompts)
+    outputs = [outputs] if isinstance(outputs, (str, Path)) else list(outputs or [])
+    if not outputs:
+        raise UsageError("no output given (use -o PATH)")
+    specs = expand_outputs([str(o) for o in outputs], prompts, opts, stem=Path(input).stem)
+    if opts.background is not None and not Path(opts.background).exists():
+        parse_color(opts.background)
+    for spec in specs:
+        choose_encoding(spec.path, spec.kind)
+        if spec.path.resolve() == Path(input).resolve():
+            raise UsageError(f"{spec.path}: output would overwrite the input")
+        check_writable(spec)
+    info = video.probe(input)
+    fps = float(info.fps)
+    start = frame_index("--start", opts.start, fps)
+    stop = info.num_frames if opts.end is None else min(frame_index("--end", opts.end, fps),
+                                                        info.num_frames)
+    if start >= stop:
+        raise UsageError(f"{input}: empty frame range {start}:{stop} "
+                         f"(the video has {info.num_frames} frames)")
+    return VideoJob(str(input), info, prompts, specs, start, stop, opts)

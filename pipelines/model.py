@@ -1,0 +1,115 @@
+"""The model side of the frame pipeline: load once, encode prompts once, matte frame batches.
+
+Alpha leaves this module quantised to uint16 (the same in every executor), so the local
+and the Ray executors hand the writers bit-identical mattes whatever moved them.
+"""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from pipelines.options import DEMO_MODEL, UsageError
+
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+ALPHA_SCALE = 65535.0
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> cuda when available, else cpu; 'cuda' without CUDA is a UsageError."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: CUDA is not available on this machine (use --device cpu)")
+    return torch.device(name)
+
+
+def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
+    if name == "fp16" and device.type == "cpu":
+        raise UsageError("--dtype fp16 needs CUDA; use fp32 or bf16 on the CPU")
+    return DTYPES[name]
+
+
+def model_source(model: object) -> object:
+    """The model to load: a given folder / hub id / pipeline, or the shipped demo."""
+    if model is None:
+        if not (DEMO_MODEL / "model_index.json").is_file():
+            raise UsageError(f"the shipped demo model is missing ({DEMO_MODEL}); "
+                             "pass --model PATH to a trained pipeline folder")
+        return str(DEMO_MODEL)
+    if not isinstance(model, (str, Path)):
+        return model
+    text = str(model)
+    path = Path(text).expanduser()
+    looks_like_path = path.exists() or text.startswith((".", "/", "~")) or text.count("/") != 1
+    if looks_like_path and not (path / "model_index.json").is_file():
+        what = "has no model_index.json" if path.is_dir() else "does not exist"
+        raise UsageError(f"--model {text}: model folder {what}")
+    return str(path) if looks_like_path else text
+
+
+def load_pipeline(model: object, device: torch.device, dtype: torch.dtype):
+    """A TDMPipeline on `device` in `dtype`, from a folder, hub id, or as given."""
+    import tdm
+
+    source = model_source(model)
+    if isinstance(source, str):
+        try:
+            with quiet_loading():
+                pipe = tdm.TDMPipeline.from_pretrained(source, dtype=dtype)
+        except (OSError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UsageError(f"--model {source}: cannot load ({first})") from None
+    else:
+        pipe = source
+    pipe = pipe.to(device)
+    return pipe if pipe.dtype == dtype else pipe.to(dtype=dtype)
+
+
+@contextlib.contextmanager
+def quiet_loading() -> Iterator[None]:
+    """No diffusers/transformers progress bars or advice while a pipeline loads."""
+    import diffusers
+    import transformers
+
+    levels = (diffusers.logging.get_verbosity(), transformers.logging.get_verbosity())
+    diffusers.logging.set_verbosity_error()
+    transformers.logging.set_verbosity_error()
+    diffusers.logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        diffusers.logging.enable_progress_bar()
+        diffusers.logging.set_verbosity(levels[0])
+        transformers.logging.set_verbosity(levels[1])
+
+
+class FrameMatter:
+    """Prompts encoded once; then frame batches -> alpha (P, N, H, W) uint16 per prompt."""
+
+    def __init__(self, pipe, prompts: list[str], resolution: int | None):
+        self.pipe = pipe
+        self.resolution = resolution
+        with torch.inference_mode():
+            self.embeddings = pipe.encode_prompt(list(prompts))
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        """rgb (N,H,W,3) uint8 -> (P,N,H,W) uint16; image latents shared by all prompts."""
+        with torch.inference_mode():
+            encoded = self.pipe.encode_images(rgb, resolution=self.resolution)
+            alphas = [self.pipe.predict_alpha(encoded, self.embeddings[p:p + 1])
+                      for p in range(self.embeddings.shape[0])]
+        return quantize(torch.stack(alphas).float().cpu().numpy())
+
+
+def quantize(alpha: np.ndarray) -> np.ndarray:
+    """Float alpha -> uint16; NaN (no object found) becomes 0, an empty matte."""
+    alpha = np.nan_to_num(alpha, nan=0.0, posinf=1.0, neginf=0.0)
+    return np.rint(np.clip(alpha, 0.0, 1.0) * ALPHA_SCALE).astype(np.uint16)
+
+
+def dequantize(alpha: np.ndarray) -> np.ndarray:
+    return alpha.astype(np.float32) / ALPHA_SCALE

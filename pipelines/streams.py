@@ -1,0 +1,167 @@
+"""Threads around the model: a reader that decodes ahead and writers that encode behind.
+
+Both sides use bounded queues, so memory stays flat for a video of any length, and both
+carry their thread's exception back to the caller.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from pipelines.model import dequantize
+from pipelines.options import OutputSpec
+
+_END = object()
+_ABORT = object()
+_POLL_S = 0.1
+
+
+class _Failure:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    """Consecutive lists of `size` items (the last may be shorter)."""
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class Prefetch:
+    """Run an iterator in a thread, `maxsize` items ahead of the consumer.
+
+    The iterator is created inside the thread (PyAV containers stay on one thread) and
+    closed there when the consumer stops early, so a decode loop never hangs.
+    """
+
+    def __init__(self, make_iter: Callable[[], Iterator], maxsize: int = 2):
+        self._queue: queue.Queue = queue.Queue(maxsize)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(make_iter,), daemon=True,
+                                        name="tdm-reader")
+        self._thread.start()
+
+    def _run(self, make_iter: Callable[[], Iterator]) -> None:
+        try:
+            it = make_iter()
+            try:
+                for item in it:
+                    if not self._put(item):
+                        return
+            finally:
+                getattr(it, "close", lambda: None)()
+            self._put(_END)
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put(_Failure(exc))
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=_POLL_S)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Iterator:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> "Prefetch":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _WriterThread(threading.Thread):
+    """Owns one VideoWriter; an abort (or any error) leaves no output file behind."""
+
+    def __init__(self, spec: OutputSpec, open_writer: Callable[[OutputSpec], object], maxsize: int):
+        super().__init__(daemon=True, name=f"tdm-writer-{spec.path.name}")
+        self.spec = spec
+        self.queue: queue.Queue = queue.Queue(maxsize)
+        self.error: BaseException | None = None
+        self._open_writer = open_writer
+
+    def run(self) -> None:
+        try:
+            with self._open_writer(self.spec) as writer:
+                while True:
+                    item = self.queue.get()
+                    if item is _END:
+                        return
+                    if item is _ABORT:
+                        raise _Aborted()
+                    frame, alpha = item
+                    writer.write(frame, dequantize(alpha))
+        except _Aborted:
+            pass
+        except BaseException as exc:  # raised again in the producer's thread
+            self.error = exc
+
+    def send(self, item) -> bool:
+        """Queue `item`; False when the thread has already ended."""
+        while self.is_alive():
+            try:
+                self.queue.put(item, timeout=_POLL_S)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def put(self, item) -> None:
+        if not self.send(item):
+            raise self.error or RuntimeError(f"{self.spec.path}: writer stopped")
+
+
+class _Aborted(Exception):
+    pass
+
+
+class Sink:
+    """One writer thread per output; `put(frame, alphas)` gives alphas[p] to prompt p's outputs.
+
+    Use as a context manager: a clean exit finishes every file, an exception aborts them all.
+    """
+
+    def __init__(self, specs: list[OutputSpec], open_writer: Callable[[OutputSpec], object],
+                 maxsize: int = 8):
+        self._threads = [_WriterThread(s, open_writer, maxsize) for s in specs]
+        for t in self._threads:
+            t.start()
+
+    def put(self, frame, alphas: np.ndarray) -> None:
+        for t in self._threads:
+            t.put((frame, alphas[t.spec.prompt_index]))
+
+    def __enter__(self) -> "Sink":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        for t in self._threads:
+            t.send(_ABORT if exc_type else _END)
+        for t in self._threads:
+            t.join()
+        if exc_type is None:
+            errors = [t.error for t in self._threads if t.error is not None]
+            if errors:
+                raise errors[0]
