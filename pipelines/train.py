@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True, help="run folder: metrics, checkpoint, pipeline")
     p.add_argument("--max-steps", type=int, help="optimiser steps (the schedule's total)")
     p.add_argument("--init", help="previous stage's output folder")
+    p.add_argument("--pretrained", help="SD-1.5 diffusers folder or hub id (stage 1, no --init)")
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint.pt")
     p.add_argument("--batch-size", type=int, help="global batch per optimiser step")
     p.add_argument("--lr", type=float)
@@ -59,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         preset=args.preset, stage=args.stage, data=args.data, output=args.output,
-        max_steps=args.max_steps, init=args.init, batch_size=args.batch_size, lr=args.lr,
+        max_steps=args.max_steps, init=args.init, pretrained=args.pretrained,
+        batch_size=args.batch_size, lr=args.lr,
         milestones=args.milestones, factors=args.factors, resolution=args.resolution,
         grad_accum=args.grad_accum, clip_grad=args.clip_grad,
         mixed_precision=args.mixed_precision, seed=args.seed, log_every=args.log_every,

@@ -1,0 +1,10 @@
+"""Training: one trainer for the four stages (semantic, transparency, matting, upsampler).
+
+``train(TrainConfig(...))`` runs one stage in this process, or on every rank of an
+initialised ``torch.distributed`` group (``pipelines.train`` launches it with Ray Train).
+"""
+from .config import TrainConfig
+from .setup import STAGES, data_resolution
+from .trainer import Trainer, train
+
+__all__ = ["STAGES", "TrainConfig", "Trainer", "data_resolution", "train"]

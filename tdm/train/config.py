@@ -24,6 +24,7 @@ class TrainConfig:
     output: str
     max_steps: int | None = None
     init: str | None = None
+    pretrained: str | None = None  # SD-1.5 folder or hub id for a run without ``init``
     batch_size: int | None = None
     lr: float | None = None
     milestones: tuple[int, ...] | None = None

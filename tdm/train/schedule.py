@@ -52,7 +52,8 @@ def lr_factor(step: int, total: int, milestones: Sequence[int], factors: Sequenc
 def build_optimizer(params: Iterable[torch.nn.Parameter], hyper: Hyper
                     ) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW with the paper's weight decay and the poly + milestone LambdaLR."""
-    optimizer = torch.optim.AdamW(list(params), lr=hyper.lr, weight_decay=hyper.weight_decay)
+    optimizer = torch.optim.AdamW(list(params), lr=hyper.lr, weight_decay=hyper.weight_decay,
+                                  foreach=True)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
         lambda step: lr_factor(step, hyper.total_steps, hyper.milestones, hyper.factors,

@@ -13,6 +13,9 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from tdm.config import Preset
+
+from .inputs import clip_features, image_latents
 from .schedule import PAPER_HYPER, Hyper
 
 
@@ -27,15 +30,29 @@ class Stage(nn.Module, abc.ABC):
     name: ClassVar[str]
     data_scale: ClassVar[int] = 1  # samples are read at data_scale x the processing side
 
-    def __init__(self, pipe: Any):
+    def __init__(self, pipe: Any, preset: Preset):
         super().__init__()
-        self.pipe = pipe
+        self.pipe, self.preset = pipe, preset
         self.trainable = nn.ModuleDict()
+        self.tokenizer = pipe.tokenizer
+        self.vae, self.text_encoder, self.text_adapter = pipe.vae, pipe.text_encoder, pipe.text_adapter
+        self.freeze(self.vae, self.text_encoder)
+
+    def encode(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(latents (B,4,H/8,W/8), adapted text features (B,L,D)) of a batch."""
+        latents = image_latents(self.vae, batch["image"])
+        clip = clip_features(self.tokenizer, self.text_encoder, batch["text"], latents.device)
+        return latents, self.text_adapter(clip)
 
     @property
     def hyper(self) -> Hyper:
         """Paper defaults of this stage (Table 4)."""
         return PAPER_HYPER[self.name]
+
+    def set_trainable(self, **modules: nn.Module) -> None:
+        """Add ``modules`` to ``trainable`` with gradients on."""
+        for name, module in modules.items():
+            self.trainable[name] = module.requires_grad_(True)
 
     def freeze(self, *modules: nn.Module | None) -> None:
         """Stop gradients and keep ``modules`` in eval mode."""

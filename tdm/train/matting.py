@@ -1,0 +1,53 @@
+"""Stage 3, from soft grounding to alpha matte (sec. 3.4): the detail decoder learns the
+full-resolution alpha on the frozen student with L1 + Laplacian."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from tdm.config import Preset
+from tdm.losses import laplacian_loss
+from tdm.model import run_student
+
+from .stages import Stage
+
+
+class FrozenStudentStage(Stage):
+    """Base of the stages after distillation: student, heads and text adapter frozen."""
+
+    def __init__(self, pipe: Any, preset: Preset):
+        super().__init__(pipe, preset)
+        self.unet, self.alpha_head, self.decoder = pipe.unet, pipe.alpha_head, pipe.decoder
+        self.freeze(self.unet, self.alpha_head, self.text_adapter, self.decoder)
+
+    def matte(self, image: torch.Tensor, texts: list[str]) -> torch.Tensor:
+        """image (B,3,H,W) in [-1,1] at the processing side -> decoder alpha (B,1,H,W)."""
+        latents, text = self.encode({"image": image, "text": texts})
+        with torch.no_grad():
+            out = run_student(self.unet, self.alpha_head, latents, text, capture=False)
+        return self.decoder(image, out.alpha_lr, out.confidence_logits, out.feature)
+
+    def export(self) -> Any:
+        """The pipeline without the training-only teacher and semantic head."""
+        self.pipe.register_modules(teacher_unet=None, semantic_head=None)
+        return self.pipe
+
+
+class MattingStage(FrozenStudentStage):
+    """Trains ``decoder``."""
+
+    name = "matting"
+
+    def __init__(self, pipe: Any, preset: Preset, side: int):
+        super().__init__(pipe, preset)
+        self.set_trainable(decoder=self.decoder)
+
+    def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        pred, gt = self.matte(batch["image"], batch["text"]), batch["alpha"]
+        l1, lap = (pred - gt).abs().mean(), laplacian_loss(pred, gt)
+        return {"loss": l1 + lap, "l1": l1, "laplacian": lap}
+
+    @torch.no_grad()
+    def predict_alpha(self, batch: dict[str, Any]) -> torch.Tensor:
+        return self.matte(batch["image"], batch["text"])

@@ -1,0 +1,48 @@
+"""Stage 1, soft grounding in semantic (sec. 3.2.1): teacher U-Net + semantic head +
+text adapter learn fg / bg / transparent regions with cross-entropy (eq. 2)."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from tdm.config import Preset
+from tdm.losses import semantic_ce
+from tdm.model import run_teacher
+
+from .inputs import regions
+from .stages import Stage
+
+
+class SemanticStage(Stage):
+    """Trains ``teacher_unet``, ``semantic_head`` and ``text_adapter``; VAE and CLIP frozen."""
+
+    name = "semantic"
+
+    def __init__(self, pipe: Any, preset: Preset, side: int):
+        super().__init__(pipe, preset)
+        if pipe.teacher_unet is None or pipe.semantic_head is None:
+            raise ValueError("the semantic stage needs a teacher: start it without --init "
+                             "(or --init the output of a semantic stage)")
+        self.set_trainable(teacher_unet=pipe.teacher_unet, semantic_head=pipe.semantic_head,
+                              text_adapter=pipe.text_adapter)
+
+    def _logits(self, batch: dict[str, Any]) -> torch.Tensor:
+        latents, text = self.encode(batch)
+        out = run_teacher(self.trainable["teacher_unet"], self.trainable["semantic_head"],
+                          latents, text, capture=False)
+        return out.semantic_logits
+
+    def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        labels, _ = regions(batch["alpha"])
+        ce = semantic_ce(self._logits(batch), labels)
+        return {"loss": ce, "ce": ce}
+
+    @torch.no_grad()
+    def predict_alpha(self, batch: dict[str, Any]) -> torch.Tensor:
+        """Soft proxy: p(foreground) + p(transparent) / 2, upsampled bilinearly."""
+        p = self._logits(batch).float().softmax(1)
+        alpha = p[:, 0:1] + 0.5 * p[:, 2:3]
+        return F.interpolate(alpha, size=batch["alpha"].shape[-2:], mode="bilinear",
+                             align_corners=False)
