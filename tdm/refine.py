@@ -34,12 +34,14 @@ BACKENDS = ("auto", "torch", "spconv")
 class ActiveSet:
     """Active sites of a (B,H,W) mask.
 
-    coords: (N,3) long (b, y, x) in row-major order; index_map: (B,H,W) long, the row of
-    each active site and -1 elsewhere; neighbours: (N,9) long rows of the 3x3 neighbours
-    (offsets dy, dx in -1..1 row-major), N (a zero row) where the neighbour is inactive.
+    coords: (N,3) long (b, y, x) in row-major order; flat: (N,) their index in the padded
+    grid (B,H+2,W+2); index_map: (B,H+2,W+2) long, the row of each active site and N (the
+    zero row appended to features) elsewhere, including the one-pixel border;
+    neighbours: (N,9) rows of the 3x3 neighbours (offsets dy, dx in -1..1, row-major).
     """
 
     coords: torch.Tensor
+    flat: torch.Tensor
     index_map: torch.Tensor
     neighbours: torch.Tensor
 
@@ -53,20 +55,19 @@ class ActiveSet:
         b, h, w = mask.shape
         coords = mask.nonzero()
         n = coords.shape[0]
-        index_map = torch.full((b, h, w), -1, dtype=torch.long, device=mask.device)
-        index_map[coords[:, 0], coords[:, 1], coords[:, 2]] = torch.arange(n, device=mask.device)
-        padded = F.pad(index_map, (1, 1, 1, 1), value=-1)
-        neighbours = torch.stack(
-            [padded[coords[:, 0], coords[:, 1] + 1 + dy, coords[:, 2] + 1 + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)],
-            dim=1,
-        )
-        neighbours = torch.where(neighbours < 0, torch.full_like(neighbours, n), neighbours)
-        return cls(coords, index_map, neighbours)
+        hp, wp = h + 2, w + 2
+        flat = coords[:, 0] * (hp * wp) + (coords[:, 1] + 1) * wp + coords[:, 2] + 1
+        index_map = torch.full((b, hp, wp), n, dtype=torch.long, device=mask.device)
+        index_map.view(-1)[flat] = torch.arange(n, device=mask.device)
+        offsets = torch.tensor([dy * wp + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)], device=mask.device)
+        neighbours = index_map.view(-1)[flat[:, None] + offsets]
+        return cls(coords, flat, index_map, neighbours)
 
     def gather(self, dense: torch.Tensor) -> torch.Tensor:
         """(B,C,H,W) dense -> (N,C) values at the active sites."""
-        b, y, x = self.coords.unbind(1)
-        return dense[b, :, y, x]
+        b, c, h, w = dense.shape
+        idx = self.coords[:, 0] * (h * w) + self.coords[:, 1] * w + self.coords[:, 2]
+        return dense.movedim(1, -1).reshape(-1, c).index_select(0, idx)
 
     def scatter(self, feats: torch.Tensor, size: tuple[int, int], batch: int) -> torch.Tensor:
         """(N,C) -> dense (B,C,H,W) with zeros at inactive sites."""
@@ -77,18 +78,23 @@ class ActiveSet:
 
 
 def submanifold_conv3x3(
-    feats: torch.Tensor, active: ActiveSet, weight: torch.Tensor, bias: torch.Tensor | None
+    feats: torch.Tensor, active: ActiveSet, weight: torch.Tensor, bias: torch.Tensor | None, chunk: int = 1 << 15
 ) -> torch.Tensor:
     """3x3 submanifold convolution (N,Cin) -> (N,Cout) with a conv2d weight (Cout,Cin,3,3).
 
-    Equals conv2d(x * mask, padding=1) * mask at the active sites.
+    Equals conv2d(x * mask, padding=1) * mask at the active sites. Rows are processed in
+    chunks: gather the 9 neighbour rows (chunk, 9*Cin), one matmul with the (9*Cin, Cout)
+    weight, so memory stays bounded at 2K.
     """
-    padded = torch.cat([feats, feats.new_zeros(1, feats.shape[1])])
-    taps = weight.permute(2, 3, 1, 0).reshape(9, weight.shape[1], weight.shape[0])
-    out = feats.new_zeros(feats.shape[0], weight.shape[0]) if bias is None else bias.expand(feats.shape[0], -1).clone()
-    for k in range(9):
-        out = out + padded[active.neighbours[:, k]] @ taps[k]
-    return out
+    cin, cout = weight.shape[1], weight.shape[0]
+    padded = torch.cat([feats, feats.new_zeros(1, cin)])
+    taps = weight.permute(2, 3, 1, 0).reshape(9 * cin, cout)
+    bias = feats.new_zeros(cout) if bias is None else bias
+    outs = [
+        torch.addmm(bias, padded.index_select(0, nbr.reshape(-1)).view(-1, 9 * cin), taps)
+        for nbr in active.neighbours.split(chunk)
+    ]
+    return torch.cat(outs) if outs else feats.new_zeros(0, cout)
 
 
 def sparse_bilinear(
@@ -100,7 +106,8 @@ def sparse_bilinear(
     grid of dst_size -> (N_dst,C), equal to F.interpolate of the zero-filled dense map.
     """
     padded = torch.cat([feats, feats.new_zeros(1, feats.shape[1])])
-    n_src = feats.shape[0]
+    hp, wp = src_size[0] + 2, src_size[1] + 2
+    rows = src.index_map.view(-1)
 
     def axis(dst: torch.Tensor, n_in: int, n_out: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         pos = ((dst.to(feats.dtype) + 0.5) * (n_in / n_out) - 0.5).clamp(min=0)
@@ -108,13 +115,12 @@ def sparse_bilinear(
         hi = (lo + 1).clamp(max=n_in - 1)
         return lo, hi, (pos - lo.to(feats.dtype))[:, None]
 
-    b = dst_coords[:, 0]
+    base = dst_coords[:, 0] * (hp * wp)
     y0, y1, ly = axis(dst_coords[:, 1], src_size[0], dst_size[0])
     x0, x1, lx = axis(dst_coords[:, 2], src_size[1], dst_size[1])
 
     def read(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        row = src.index_map[b, y, x]
-        return padded[torch.where(row < 0, torch.full_like(row, n_src), row)]
+        return padded.index_select(0, rows.index_select(0, base + (y + 1) * wp + x + 1))
 
     top = read(y0, x0) * (1 - lx) + read(y0, x1) * lx
     bottom = read(y1, x0) * (1 - lx) + read(y1, x1) * lx
