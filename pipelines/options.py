@@ -156,7 +156,8 @@ def expand_outputs(outputs: list[str], prompts: list[str], opts: MatteOptions,
 
     With one prompt an output path is used as given. With several, `{prompt}` in the
     path is replaced by the prompt's slug, or else the slug goes before the extension:
-    out.webm -> out.the-dog.webm. `{stem}` is replaced by the input's file stem.
+    out.webm -> out.the-dog.webm, and a PNG folder gets it as a suffix: frames ->
+    frames-the-dog. `{stem}` is replaced by the input's file stem.
     """
     types = opts.output_types()
     if len(types) not in (0, 1, len(outputs)):
@@ -182,7 +183,7 @@ def name_output(out: str, prompt_slug: str, several: bool, stem: str) -> Path:
     if not several:
         return path
     return path.with_name(f"{path.stem}.{prompt_slug}{path.suffix}") if path.suffix \
-        else path.with_name(f"{path.name}.{prompt_slug}")
+        else path.with_name(f"{path.name}-{prompt_slug}")
 
 
 def kind_from_path(out: str | os.PathLike) -> str:

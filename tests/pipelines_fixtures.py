@@ -1,0 +1,74 @@
+"""Shared set-up for the pipelines tests: a tiny saved model, small clips, one Ray instance.
+
+Test modules import the fixtures by name; the expensive parts are cached per process,
+so the model is built once and Ray starts once however many modules use them.
+"""
+from __future__ import annotations
+
+import functools
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import video
+from video.synth import make_clip
+
+FAST = {"resolution": 64, "batch_size": 4, "quiet": True}
+CLIP_FRAMES = 12
+
+
+@functools.lru_cache(maxsize=1)
+def _saved_model() -> str:
+    import tdm
+
+    folder = Path(tempfile.mkdtemp(prefix="tdm-pipelines-model-")) / "tiny"
+    tdm.build_pipeline("tiny", seed=0).save_pretrained(str(folder))
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> str:
+    """A random-weight tiny pipeline saved as a diffusers folder."""
+    return _saved_model()
+
+
+def clip(path: Path, frames: int = CLIP_FRAMES, audio: bool = True) -> str:
+    """A 64x48 H.264 clip (keyframe every 4 frames) with an AAC tone unless audio=False."""
+    return make_clip(str(path), frames=frames, width=64, height=48,
+                     audio="aac" if audio else None, gop=4)
+
+
+@pytest.fixture(scope="module")
+def clip_path(tmp_path_factory) -> str:
+    return clip(tmp_path_factory.mktemp("clip") / "clip.mp4")
+
+
+def ensure_ray() -> None:
+    """One small local Ray for this test process (reused if already up)."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address="local", num_cpus=2, include_dashboard=False,
+                 object_store_memory=150 * 1024 ** 2)
+
+
+@pytest.fixture
+def ray_local():
+    ensure_ray()
+
+
+def alpha_of(path: str | Path) -> np.ndarray:
+    """(T,H,W) uint8 alpha of a written matte (grey) or RGBA output."""
+    return np.stack([np.rint(f.alpha * 255).astype(np.uint8)
+                     for f in video.read_frames(str(path), alpha=True)])
+
+
+def times_of(path: str | Path) -> list[float]:
+    return [round(f.time, 3) for f in video.read_frames(str(path))]
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Temporary or partial files the writers may have left in `folder`."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") or p.suffix == ".part")

@@ -1,0 +1,143 @@
+"""Local streaming executor through `pipelines.matte_video`: outputs, prompts, ranges, failures."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import pipelines
+import tdm
+import video
+from pipelines.job import prepare_job
+from pipelines.options import MatteOptions, UsageError, expand_outputs
+from pipelines_fixtures import (CLIP_FRAMES, FAST, alpha_of, clip_path, leftovers,  # noqa: F401
+                                model_dir, times_of)
+
+
+@pytest.fixture(scope="module")
+def two_prompt_run(tmp_path_factory, clip_path, model_dir):  # noqa: F811
+    """One pass: two prompts x (lossless matte + composite) = four files."""
+    out = tmp_path_factory.mktemp("local")
+    result = pipelines.matte_video(clip_path, ["the white square", "the sky"],
+                                   [str(out / "matte.mkv"), str(out / "comp.mp4")],
+                                   output_type=["alpha", "composite"], background="green",
+                                   model=model_dir, **FAST)
+    return out, result
+
+
+def test_one_pass_writes_every_prompt_and_output(two_prompt_run, clip_path):  # noqa: F811
+    out, result = two_prompt_run
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["comp.the-sky.mp4", "comp.the-white-square.mp4",
+                     "matte.the-sky.mkv", "matte.the-white-square.mkv"]
+    assert result["frames"] == CLIP_FRAMES and result["executor"] == "local"
+    assert sorted(result["outputs"]) == sorted(str(out / n) for n in names)
+    src = video.probe(clip_path)
+    for name in names:
+        info = video.probe(out / name)
+        assert (info.num_frames, info.width, info.height) == (CLIP_FRAMES, 64, 48)
+        assert info.has_audio, name
+        assert times_of(out / name) == times_of(clip_path)
+    assert abs(video.probe(out / "comp.the-sky.mp4").duration - src.duration) < 1e-3
+
+
+def test_mattes_are_the_models_for_each_prompt(two_prompt_run, clip_path, model_dir):  # noqa: F811
+    """The file holds, frame by frame, what the model says for that prompt (not swapped)."""
+    out, _ = two_prompt_run
+    pipe = tdm.TDMPipeline.from_pretrained(model_dir)
+    rgb = np.stack([f.rgb for f in video.read_frames(clip_path)])
+    text = pipe.encode_prompt(["the white square", "the sky"])
+    for p, name in enumerate(["matte.the-white-square.mkv", "matte.the-sky.mkv"]):
+        want = np.concatenate([
+            pipe.predict_alpha(pipe.encode_images(rgb[i:i + 4], resolution=64), text[p:p + 1]).numpy()
+            for i in range(0, len(rgb), 4)])
+        got = alpha_of(out / name).astype(np.float32) / 255
+        assert np.abs(got - want).max() <= 1 / 255 + 1e-6, name
+    assert not np.array_equal(alpha_of(out / "matte.the-sky.mkv"),
+                              alpha_of(out / "matte.the-white-square.mkv"))
+
+
+class CountingPipe:
+    """A real pipeline that counts the split-API calls made on it."""
+
+    def __init__(self, pipe):
+        self.pipe, self.calls = pipe, {"encode_prompt": 0, "encode_images": 0, "predict_alpha": 0}
+        self.dtype = pipe.dtype
+
+    def to(self, *args, **kwargs):
+        return self
+
+    def __getattr__(self, name):
+        attr = getattr(self.pipe, name)
+        if name in self.calls:
+            def counted(*args, **kwargs):
+                self.calls[name] += 1
+                return attr(*args, **kwargs)
+            return counted
+        return attr
+
+
+def test_prompt_encoded_once_and_latents_shared(tmp_path, clip_path):  # noqa: F811
+    spy = CountingPipe(tdm.build_pipeline("tiny", seed=0))
+    pipelines.matte_video(clip_path, ["a", "b", "c"], str(tmp_path / "m.mkv"), output_type="alpha",
+                          model=spy, start=2, end=10, **FAST)
+    batches = 2  # frames 2..9 in batches of 4
+    assert spy.calls == {"encode_prompt": 1, "encode_images": batches, "predict_alpha": 3 * batches}
+
+
+def test_frame_range_keeps_source_timestamps(tmp_path, clip_path, model_dir):  # noqa: F811
+    result = pipelines.matte_video(clip_path, "the square", str(tmp_path / "part.mkv"),
+                                   output_type="alpha", model=model_dir, start=3, end="0.3s", **FAST)
+    assert result["frames"] == 6  # frames 3..8: 0.3 s at 30 fps is frame 9, exclusive
+    assert times_of(tmp_path / "part.mkv") == times_of(clip_path)[3:9]
+
+
+def test_absent_object_gives_an_empty_matte(tmp_path, clip_path, monkeypatch):  # noqa: F811
+    """A model that finds nothing (NaN or zeros) yields an all-zero matte, not a crash."""
+    pipe = tdm.build_pipeline("tiny", seed=0)
+    monkeypatch.setattr(pipe, "predict_alpha",
+                        lambda enc, text: torch.full((enc.latents.shape[0], 48, 64), float("nan")))
+    pipelines.matte_video(clip_path, "a unicorn", str(tmp_path / "none.mkv"), output_type="alpha",
+                          model=pipe, **FAST)
+    alpha = alpha_of(tmp_path / "none.mkv")
+    assert alpha.shape == (CLIP_FRAMES, 48, 64) and not alpha.any()
+
+
+def test_writer_failure_mid_video_leaves_no_file(tmp_path, clip_path, monkeypatch):  # noqa: F811
+    original = video.VideoWriter.write
+
+    def failing(self, frame, alpha):
+        if frame.index == 6:
+            raise video.VideoError("disk full")
+        original(self, frame, alpha)
+
+    monkeypatch.setattr(video.VideoWriter, "write", failing)
+    with pytest.raises(video.VideoError, match="disk full"):
+        pipelines.matte_video(clip_path, ["a", "b"], [str(tmp_path / "a.mkv"), str(tmp_path / "b")],
+                              output_type="alpha", model=tdm.build_pipeline("tiny", seed=0), **FAST)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_naming_scheme():
+    opts = MatteOptions()
+    specs = expand_outputs(["out/m.webm", "out/frames"], ["The left zebra!", "the dog", "THE DOG"], opts)
+    assert [str(s.path) for s in specs] == [
+        "out/m.the-left-zebra.webm", "out/m.the-dog.webm", "out/m.the-dog-2.webm",
+        "out/frames-the-left-zebra", "out/frames-the-dog", "out/frames-the-dog-2"]
+    assert {s.kind for s in specs} == {"rgba"}
+    one = expand_outputs(["{stem}-{prompt}.mp4"], ["a b"], opts, stem="clip")
+    assert [(str(s.path), s.kind) for s in one] == [("clip-a-b.mp4", "alpha")]
+
+
+def test_chunk_plan_ignores_workers_and_aligns_with_batches(clip_path, tmp_path):  # noqa: F811
+    opts = MatteOptions.from_kwargs(batch_size=4, chunk_frames=6, num_workers=1)
+    job = prepare_job(clip_path, "x", str(tmp_path / "o.mkv"), opts)
+    plan = [(c.start, c.stop) for c in job.chunks()]
+    assert plan == [(0, 4), (4, 8), (8, 12)]  # 6 rounded down to a multiple of the batch
+    job.options.num_workers = 7
+    assert [(c.start, c.stop) for c in job.chunks()] == plan
+
+
+def test_unknown_python_option_is_refused(clip_path, tmp_path):  # noqa: F811
+    with pytest.raises(UsageError, match="unknown option.*bach_size"):
+        pipelines.matte_video(clip_path, "x", str(tmp_path / "o.mkv"), bach_size=2)
