@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from tdm.config import PRESET_NAMES
-from tdm.train import TrainConfig, data_resolution, train
+from tdm.train import TrainConfig, train
+from tdm.train.setup import open_data
 from tdm.train.schedule import PAPER_HYPER
 
 
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mixed-precision", choices=("auto", "bf16", "no"), default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log-every", type=int, default=1)
+    p.add_argument("--val-data", help="held-out SPEC (default: the test splits of --data)")
     p.add_argument("--val-every", type=int, default=0, help="0: validate at the end only")
     p.add_argument("--val-size", type=int, default=8, help="held-out samples")
     p.add_argument("--checkpoint-every", type=int, default=500)
@@ -65,7 +67,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         milestones=args.milestones, factors=args.factors, resolution=args.resolution,
         grad_accum=args.grad_accum, clip_grad=args.clip_grad,
         mixed_precision=args.mixed_precision, seed=args.seed, log_every=args.log_every,
-        val_every=args.val_every, val_size=args.val_size,
+        val_data=args.val_data, val_every=args.val_every, val_size=args.val_size,
         checkpoint_every=args.checkpoint_every, loader_workers=args.loader_workers,
         progress=not args.no_progress)
 
@@ -78,12 +80,18 @@ def check_paths(config: TrainConfig, resume: bool) -> None:
         raise ValueError(f"--resume: no checkpoint in {config.output}")
 
 
-def open_training_data(spec: str, resolution: int) -> Any:
-    """``tdm.data.open_dataset`` with the video frame reader injected."""
+def _count_frames(path: str) -> int:
+    from video import probe
+
+    return probe(path).num_frames
+
+
+def open_training_data(spec: str, **options: Any) -> Any:
+    """``tdm.data.open_dataset`` with the video frame reader and counter injected."""
     from tdm.data import open_dataset
     from video import read_frames_at
 
-    return open_dataset(spec, resolution=resolution, read_frames=read_frames_at)
+    return open_dataset(spec, read_frames=read_frames_at, count_frames=_count_frames, **options)
 
 
 def _worker_loop(loop_config: dict[str, Any]) -> None:
@@ -93,7 +101,7 @@ def _worker_loop(loop_config: dict[str, Any]) -> None:
 
     torch.set_num_threads(loop_config["threads"])
     config = TrainConfig(**loop_config["config"])
-    train(config, resume=loop_config["resume"], open_data=open_training_data,
+    train(config, resume=loop_config["resume"], opener=open_training_data,
           device=ray.train.torch.get_device())
 
 
@@ -132,10 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = config_from_args(args)
         check_paths(config, args.resume)
         if args.num_workers > 0:
-            open_training_data(config.data, data_resolution(config))  # fail here, not in a worker
+            open_data(config, config.hyper().batch_size, open_training_data)  # fail here, not in a worker
             train_with_ray(config, args.resume, args.num_workers, args.use_gpu, args.ray_address)
         else:
-            train(config, resume=args.resume, open_data=open_training_data)
+            train(config, resume=args.resume, opener=open_training_data)
     except (ValueError, FileNotFoundError, NotADirectoryError, KeyError) as exc:
         print(f"tdm-train: error: {exc}", file=sys.stderr)
         return 2

@@ -7,7 +7,8 @@ import torch
 
 from tdm.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from tdm.train.config import TrainConfig
-from tdm.train.sampling import MicroBatchSampler, split_holdout
+from tdm.train.sampling import MicroBatchSampler
+from tdm.train.setup import validation_spec
 from tdm.train.schedule import PAPER_HYPER, build_optimizer, lr_factor
 
 
@@ -41,17 +42,25 @@ def test_optimizer_is_adamw_with_schedule():
 
 
 def test_sample_order_independent_of_worker_split():
-    idx, held = split_holdout(50, 5, seed=3)
-    assert not set(idx) & set(held) and len(held) == 5 and len(idx) == 45
-    one = MicroBatchSampler(idx, micro_batch=2, world=1, rank=0, accum=2, seed=1)
-    two = [MicroBatchSampler(idx, micro_batch=2, world=2, rank=r, accum=1, seed=1) for r in (0, 1)]
-    for step in range(30):  # crosses epochs
-        a = one.step_batches(step)
-        assert a == [two[0].step_batches(step)[0], two[1].step_batches(step)[0]]
+    one = MicroBatchSampler(45, micro_batch=2, world=1, rank=0, accum=2, seed=1)
+    two = [MicroBatchSampler(45, micro_batch=2, world=2, rank=r, accum=1, seed=1) for r in (0, 1)]
+    for step in range(30):  # crosses passes over the data
+        assert one.step_batches(step) == [two[0].step_batches(step)[0],
+                                          two[1].step_batches(step)[0]]
     seen = [i for s in range(45 // 4) for b in one.step_batches(s) for i in b]
-    assert len(set(seen)) == len(seen) and set(seen) <= set(idx)
-    late = MicroBatchSampler(idx, 2, accum=2, seed=1, start_step=7)
+    assert len(set(seen)) == len(seen) and set(seen) <= set(range(45))
+    assert seen != sorted(seen)
+    late = MicroBatchSampler(45, 2, accum=2, seed=1, start_step=7)
     assert next(iter(late)) == one.step_batches(7)[0]
+    ordered = MicroBatchSampler(10, 2, world=2, rank=1, seed=1, shuffle=False)
+    assert ordered.step_batches(3) == [[14, 15]]  # InterleavedDataset: position = index
+
+
+def test_validation_spec_is_held_out():
+    assert validation_spec("synthetic:length=5") == "synthetic:length=5"
+    assert validation_spec("refmatte:/d/R+refcoco:/d/C,split=train+video:/v") == (
+        "refmatte:/d/R,split=test+refcoco:/d/C,split=test")
+    assert validation_spec("video:/v") is None
 
 
 def test_checkpoint_restores_rng_with_weights_only(tmp_path):

@@ -35,8 +35,9 @@ class TrainConfig:
     mixed_precision: str = "auto"  # "auto" (bf16 on CUDA), "bf16" or "no"
     seed: int = 0
     log_every: int = 1
+    val_data: str | None = None  # held-out SPEC; default: see setup.validation_spec
     val_every: int = 0  # 0: only at the end
-    val_size: int = 8
+    val_size: int = 8  # held-out samples per validation (0: none)
     checkpoint_every: int = 500
     loader_workers: int = 0
     progress: bool = True

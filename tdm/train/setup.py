@@ -12,9 +12,12 @@ from .stages import Stage
 from .transparency import TransparencyStage
 from .upsampler import UpsamplerStage
 
-DataOpener = Callable[[str, int], Any]
+# (spec, size=, seed=, augment=, samples_per_iteration=) -> dataset, as tdm.data.open_dataset
+DataOpener = Callable[..., Any]
 STAGES: dict[str, type[Stage]] = {
     cls.name: cls for cls in (SemanticStage, TransparencyStage, MattingStage, UpsamplerStage)}
+HAS_TEST_SPLIT = ("refmatte", "refcoco", "p3m", "am2k", "rm1k")
+VALIDATION_SEED_OFFSET = 1_000_003
 
 
 def processing_side(config: TrainConfig) -> int:
@@ -25,6 +28,38 @@ def processing_side(config: TrainConfig) -> int:
 def data_resolution(config: TrainConfig) -> int:
     """Side the samples are read at (larger than the processing side for the upsampler)."""
     return processing_side(config) * STAGES[config.stage].data_scale
+
+
+def validation_spec(spec: str) -> str | None:
+    """The held-out counterpart of a training SPEC: real sets at ``split=test``,
+    synthetic as it is (it is opened with another seed), video sources left out."""
+    from tdm.data import parse_spec
+
+    parts = []
+    for name, path, options in parse_spec(spec):
+        if name == "video":
+            continue
+        if name in HAS_TEST_SPLIT:
+            options = {**options, "split": "test"}
+        fields = ([path] if path else []) + [f"{k}={v}" for k, v in options.items()]
+        parts.append(name + (":" + ",".join(fields) if fields else ""))
+    return "+".join(parts) or None
+
+
+def open_data(config: TrainConfig, global_batch: int, opener: DataOpener | None = None
+              ) -> tuple[Any, Any]:
+    """(training dataset, held-out dataset or None) of a run."""
+    if opener is None:
+        from tdm.data import open_dataset as opener
+    size = data_resolution(config)
+    train = opener(config.data, size=size, seed=config.seed, augment=True,
+                   samples_per_iteration=global_batch)
+    spec = config.val_data or validation_spec(config.data)
+    held_out = None
+    if spec and config.val_size > 0:
+        held_out = opener(spec, size=size, seed=config.seed + VALIDATION_SEED_OFFSET,
+                          augment=False)
+    return train, held_out
 
 
 def load_pipeline(config: TrainConfig) -> Any:
@@ -38,15 +73,7 @@ def load_pipeline(config: TrainConfig) -> Any:
                               pretrained=config.pretrained)
 
 
-def _open_default(spec: str, resolution: int) -> Any:
-    from tdm.data import open_dataset
-
-    return open_dataset(spec, resolution=resolution)
-
-
-def build_stage(config: TrainConfig, open_data: DataOpener | None = None) -> tuple[Stage, Any]:
-    """(stage module, training dataset) of one run."""
-    dataset = (open_data or _open_default)(config.data, data_resolution(config))
+def build_stage(config: TrainConfig) -> Stage:
+    """The stage module of one run, on the CPU."""
     preset = get_preset(config.preset)
-    stage = STAGES[config.stage](load_pipeline(config), preset, processing_side(config))
-    return stage, dataset
+    return STAGES[config.stage](load_pipeline(config), preset, processing_side(config))

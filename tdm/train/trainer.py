@@ -22,9 +22,9 @@ from tqdm.auto import tqdm
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import TrainConfig
 from .data import collate, load_batch, to_device
-from .sampling import MicroBatchSampler, split_holdout
+from .sampling import MicroBatchSampler
 from .schedule import build_optimizer
-from .setup import DataOpener, build_stage
+from .setup import DataOpener, build_stage, open_data
 from .validation import validate
 
 METRICS_NAME = "metrics.jsonl"
@@ -59,13 +59,12 @@ class Trainer:
 
     Args:
         config: the run's settings.
-        open_data: ``(spec, resolution) -> dataset``, a map-style dataset of samples
-            (dict with ``image`` (3,H,W) in [-1,1], ``alpha`` (1,H,W), ``text``);
-            default ``tdm.data.open_dataset``.
+        opener: ``tdm.data.open_dataset`` (the default) or a function with its
+            signature, e.g. with a video frame reader bound.
         device: where to train (default: CUDA if available, else CPU).
     """
 
-    def __init__(self, config: TrainConfig, open_data: DataOpener | None = None,
+    def __init__(self, config: TrainConfig, opener: DataOpener | None = None,
                  device: torch.device | str | None = None):
         self.config = config
         self.rank, self.world = _world()
@@ -77,12 +76,12 @@ class Trainer:
             raise ValueError(f"batch size {self.hyper.batch_size} is not divisible by "
                              f"{self.world} workers x {config.grad_accum} accumulation steps")
         _seed_everything(config.seed)
-        self.stage, self.dataset = build_stage(config, open_data)
-        self.stage.to(self.device)
-        self.train_indices, self.val_indices = split_holdout(
-            len(self.dataset), config.val_size, config.seed)
-        self.sampler = MicroBatchSampler(self.train_indices, micro, self.world, self.rank,
-                                         config.grad_accum, config.seed)
+        self.dataset, self.held_out = open_data(config, self.hyper.batch_size, opener)
+        self.stage = build_stage(config).to(self.device)
+        # InterleavedDataset orders its sources itself: read it in sequence
+        self.sampler = MicroBatchSampler(len(self.dataset), micro, self.world, self.rank,
+                                         config.grad_accum, config.seed,
+                                         shuffle=not hasattr(self.dataset, "schedule"))
         self.optimizer, self.scheduler = build_optimizer(self.stage.trainable_parameters(),
                                                          self.hyper)
         self.step = 0
@@ -156,10 +155,11 @@ class Trainer:
         return totals
 
     def _validate(self) -> dict[str, float]:
-        """tdm.metrics on the held-out samples (rank 0), as ``val_*`` keys."""
-        if self.rank != 0:
+        """tdm.metrics on the first ``val_size`` held-out samples (rank 0), ``val_*`` keys."""
+        if self.rank != 0 or self.held_out is None:
             return {}
-        return validate(self.stage, self.dataset, self.val_indices, self.sampler.micro_batch,
+        indices = range(min(self.config.val_size, len(self.held_out)))
+        return validate(self.stage, self.held_out, indices, self.sampler.micro_batch,
                         self.device)
 
     def _log(self, record: dict[str, Any]) -> None:
@@ -208,7 +208,7 @@ class Trainer:
         return self.output
 
 
-def train(config: TrainConfig, resume: bool = False, open_data: DataOpener | None = None,
+def train(config: TrainConfig, resume: bool = False, opener: DataOpener | None = None,
           device: torch.device | str | None = None) -> Path:
     """Run one stage; returns the output folder (a loadable TDMPipeline)."""
-    return Trainer(config, open_data, device).fit(resume=resume)
+    return Trainer(config, opener, device).fit(resume=resume)
