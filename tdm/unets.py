@@ -24,6 +24,8 @@ import torch
 from diffusers.models.attention import BasicTransformerBlock
 from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
 from diffusers.configuration_utils import register_to_config
+# diffusers' pipeline loader finds a component's base class by name in its defining module
+from diffusers.models.modeling_utils import ModelMixin  # noqa: F401
 from torch import nn
 
 from .attention import NoSelfAttention, TDMAttnProcessor, install_spatial_hooks

@@ -1,0 +1,130 @@
+"""TDMPipeline: input forms and sizes, split API, save/load, SD-1.5 folder init, meta build."""
+import numpy as np
+import pytest
+import torch
+from diffusers import UNet2DConditionModel
+
+import tdm
+from tdm.build import build_pipeline
+from tdm.config import get_preset
+from tdm.text import build_text_encoder, build_tokenizer
+
+TINY = get_preset("tiny")
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    return build_pipeline("tiny", seed=0)
+
+
+def _image(h, w, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def test_odd_size_gives_alpha_at_input_size(pipe):
+    out = pipe(_image(333, 517), prompt="the left zebra")
+    assert isinstance(out, tdm.TDMPipelineOutput)
+    assert out.alpha.shape == (1, 333, 517) and out.alpha.dtype == np.float32
+    assert 0 <= out.alpha.min() and out.alpha.max() <= 1
+
+
+def test_single_list_and_batch_inputs_agree(pipe):
+    a, b = _image(40, 72, 1), _image(40, 72, 2)
+    single = pipe(a, prompt="the dog").alpha
+    batch = pipe(np.stack([a, b]), prompt="the dog").alpha
+    listed = pipe([a, b], prompt="the dog", batch_size=1).alpha
+    assert single.shape == (1, 40, 72) and batch.shape == listed.shape == (2, 40, 72)
+    np.testing.assert_allclose(batch[0], single[0], atol=1e-5)
+    np.testing.assert_allclose(batch, listed, atol=1e-5)
+    mixed = pipe([a, _image(50, 30)], prompt=["the dog", "a cat"], output_type="pt").alpha
+    assert isinstance(mixed, list) and mixed[0].shape == (40, 72) and mixed[1].shape == (50, 30)
+    torch.testing.assert_close(mixed[0], torch.from_numpy(single[0]), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError):
+        pipe([a, b], prompt=["one prompt for two images"])
+
+
+def test_split_api_matches_call(pipe):
+    images = np.stack([_image(64, 96, 3), _image(64, 96, 4)])
+    text = pipe.encode_prompt(["the dog", "the left zebra"])
+    assert text.shape == (2, 77, TINY.text_hidden_size)
+    encoded = pipe.encode_images(images, resolution=128)
+    assert encoded.valid == (85, 128) and encoded.latents.shape == (2, 4, 128 // 8, 128 // 8)
+    alpha = pipe.predict_alpha(encoded, text[1:2])
+    assert alpha.shape == (2, 64, 96)
+    expected = pipe(images, prompt="the left zebra", resolution=128, output_type="pt").alpha
+    torch.testing.assert_close(alpha, expected)
+    with pytest.raises(ValueError):
+        pipe.encode_images([_image(64, 96), _image(32, 32)])
+
+
+def test_large_input_goes_through_the_upsampler(pipe):
+    # long side 160 > processing 64: the sparse upsampler takes alpha to 160 px
+    encoded = pipe.encode_images(_image(96, 160), resolution=64)
+    assert encoded.valid == (38, 64) and encoded.images.shape[-2:] == (64, 64)
+    alpha = pipe.predict_alpha(encoded, pipe.encode_prompt("x"))
+    assert alpha.shape == (1, 96, 160) and 0 <= alpha.min() and alpha.max() <= 1
+
+
+def test_save_load_identical_weights_and_alpha(pipe, tmp_path):
+    image = _image(80, 48)
+    before = pipe(image, prompt="the person on the right").alpha
+    pipe.save_pretrained(tmp_path)
+    files = [p.name for p in tmp_path.rglob("*") if p.is_file()]
+    assert not any(f.endswith((".bin", ".pt", ".pth", ".ckpt")) for f in files)
+    assert {"unet", "decoder", "upsampler", "text_adapter", "tokenizer"} <= {p.name for p in tmp_path.iterdir()}
+    loaded = tdm.TDMPipeline.from_pretrained(tmp_path)
+    assert loaded.teacher_unet is None and loaded.semantic_head is None
+    assert loaded.config.resolution == TINY.resolution
+    for name, module in pipe.components.items():
+        if isinstance(module, torch.nn.Module):
+            a, b = module.state_dict(), getattr(loaded, name).state_dict()
+            assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
+    np.testing.assert_array_equal(loaded(image, prompt="the person on the right").alpha, before)
+
+
+def test_teacher_is_optional_and_saved(tmp_path):
+    pipe = build_pipeline("tiny", seed=1, with_teacher=True)
+    assert pipe.teacher_unet is not None and pipe.semantic_head is not None
+    pipe.save_pretrained(tmp_path)
+    loaded = tdm.TDMPipeline.from_pretrained(tmp_path)
+    key = "up_blocks.1.resnets.2.conv1.weight"
+    assert torch.equal(loaded.teacher_unet.state_dict()[key], pipe.teacher_unet.state_dict()[key])
+    assert type(loaded.semantic_head).__name__ == "SemanticHead"
+
+
+def test_seed_fixes_weights():
+    a = build_pipeline("tiny", seed=3).unet.state_dict()
+    b = build_pipeline("tiny", seed=3).unet.state_dict()
+    c = build_pipeline("tiny", seed=4).unet.state_dict()
+    key = "down_blocks.0.resnets.0.conv1.weight"
+    assert torch.equal(a[key], b[key]) and not torch.equal(a[key], c[key])
+
+
+def test_init_from_sd15_layout_folder(tmp_path):
+    torch.manual_seed(5)
+    sd_unet = UNet2DConditionModel(**TINY.teacher_unet_config())
+    sd_unet.save_pretrained(tmp_path / "unet")
+    from diffusers import AutoencoderKL
+
+    vae = AutoencoderKL(**TINY.vae_config())
+    vae.save_pretrained(tmp_path / "vae")
+    build_text_encoder(TINY).save_pretrained(tmp_path / "text_encoder")
+    build_tokenizer(TINY.tokenizer_vocab_size).save_pretrained(tmp_path / "tokenizer")
+    pipe = build_pipeline("tiny", pretrained=str(tmp_path), with_teacher=True)
+    source = sd_unet.state_dict()
+    teacher, student = pipe.teacher_unet.state_dict(), pipe.unet.state_dict()
+    assert source.keys() == teacher.keys() and all(torch.equal(source[k], teacher[k]) for k in source)
+    assert torch.equal(student["up_blocks.0.resnets.1.conv1.weight"], source["up_blocks.1.resnets.2.conv1.weight"])
+    assert torch.equal(student["conv_in.weight"], source["conv_in.weight"])
+    assert torch.equal(pipe.vae.state_dict()["encoder.conv_in.weight"], vae.state_dict()["encoder.conv_in.weight"])
+    assert pipe(_image(64, 64), prompt="a cat").alpha.shape == (1, 64, 64)
+
+
+def test_sd15_builds_on_meta_device():
+    pipe = tdm.build_pipeline("sd15", device="meta")
+    assert pipe.unet.device.type == "meta" and pipe.teacher_unet is None
+    assert sum(p.numel() for p in pipe.unet.parameters()) == 346_735_044
+    assert pipe.text_encoder.config.hidden_size == 768 and pipe.text_encoder.config.num_hidden_layers == 12
+    assert pipe.vae.config.block_out_channels == (128, 256, 512, 512) or \
+        list(pipe.vae.config.block_out_channels) == [128, 256, 512, 512]
+    assert pipe.pad_multiple == 64 and pipe.config.resolution == 512
