@@ -1,0 +1,86 @@
+"""The four training stages on the tiny preset and synthetic data, chained through
+--init as a user runs them: each loss falls, stage 2's student comes from stage 1's
+teacher, each output folder is a loadable TDMPipeline."""
+import json
+from statistics import mean
+
+import numpy as np
+import pytest
+import torch
+
+import tdm
+from tdm.train import TrainConfig, train
+from tdm.train.setup import build_stage
+from tdm.unets import student_teacher_copy_map
+
+DATA = "synthetic:length=12,max_objects=2"
+# (stage, steps, lr): a few dozen steps at a raised lr on a dozen samples
+PLAN = [("semantic", 24, 1e-3), ("transparency", 24, 1e-3), ("matting", 24, 1e-2),
+        ("upsampler", 16, 1e-2)]
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # 2 busy cores: one thread per process is faster
+    yield
+    torch.set_num_threads(threads)
+
+
+def config(stage: str, output, steps: int, lr: float, init=None, **extra) -> TrainConfig:
+    return TrainConfig(preset="tiny", stage=stage, data=DATA, output=str(output), max_steps=steps,
+                       batch_size=2, lr=lr, init=init and str(init), val_size=2, progress=False,
+                       **extra)
+
+
+def records(output) -> list[dict]:
+    return [json.loads(line) for line in (output / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory, one_thread):
+    """Runs the four stages, each from the previous one's output folder."""
+    root, init, runs = tmp_path_factory.mktemp("stages"), None, {}
+    for stage, steps, lr in PLAN:
+        out = root / stage
+        train(config(stage, out, steps, lr, init))
+        runs[stage], init = out, out
+    return runs
+
+
+@pytest.mark.parametrize("stage", [s for s, _, _ in PLAN])
+def test_loss_falls_and_metrics_are_logged(chain, stage):
+    logged = records(chain[stage])
+    steps = dict((s, n) for s, n, _ in PLAN)[stage]
+    assert [r["step"] for r in logged] == list(range(1, steps + 1))
+    first, last = mean(r["loss"] for r in logged[:5]), mean(r["loss"] for r in logged[-5:])
+    assert last < 0.9 * first, (stage, first, last)
+    terms = {"semantic": {"ce"}, "transparency": {"stm", "ctm", "sg", "alpha", "confidence"},
+             "matting": {"l1", "laplacian"}, "upsampler": {"l1", "laplacian"}}[stage]
+    assert terms | {"loss", "lr", "seconds"} <= set(logged[0])
+    assert {"val_sad", "val_mse", "val_grad", "val_conn"} <= set(logged[-1])
+    assert logged[0]["lr"] > logged[-1]["lr"] > 0  # poly decay
+
+
+def test_outputs_are_loadable_pipelines(chain):
+    semantic = tdm.TDMPipeline.from_pretrained(chain["semantic"])
+    assert semantic.teacher_unet is not None and semantic.semantic_head is not None
+    pipe = tdm.TDMPipeline.from_pretrained(chain["upsampler"])
+    assert pipe.teacher_unet is None  # training-only parts are dropped after stage 2
+    image = np.random.default_rng(0).integers(0, 255, (40, 56, 3), dtype=np.uint8)
+    alpha = pipe(image, prompt="the dog").alpha
+    assert alpha.shape == (1, 40, 56) and 0 <= alpha.min() <= alpha.max() <= 1
+
+
+def test_transparency_student_comes_from_the_stage1_teacher(chain, tmp_path):
+    teacher = tdm.TDMPipeline.from_pretrained(chain["semantic"]).teacher_unet.state_dict()
+    stage = build_stage(config("transparency", tmp_path, 1, 1e-3, chain["semantic"]))
+    student = stage.trainable["unet"].state_dict()
+    mapping = student_teacher_copy_map(list(student))
+    assert len(mapping) > 0.9 * len(student)
+    for s_key, t_key in mapping.items():
+        assert torch.equal(student[s_key], teacher[t_key]), s_key
+    assert all(torch.equal(v, teacher[k]) for k, v in stage.teacher.state_dict().items())
+    assert not any(p.requires_grad for p in stage.teacher.parameters())
+    trained = tdm.TDMPipeline.from_pretrained(chain["transparency"]).unet.state_dict()
+    assert any(not torch.equal(trained[k], student[k]) for k in mapping)
