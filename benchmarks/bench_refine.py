@@ -1,0 +1,66 @@
+"""Sparse upsampler cost vs active fraction (torch backend, CPU by default).
+
+Prints one JSON line: for each output size (1080p, 2K) and each soft band width,
+the soft band width, the measured active fraction of the last group and the median forward time in ms.
+Usage: python benchmarks/bench_refine.py [--device cpu|cuda] [--backend torch|spconv] [--repeats N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+
+from tdm.refine import SparseUpsampler
+
+SIZES = {"1080p": (1080, 1920), "2k": (1152, 2048)}
+
+
+def soft_alpha(band: float, size: tuple[int, int], seed: int = 0) -> torch.Tensor:
+    """(1,1,h,w) alpha at a quarter of ``size``: smooth random blobs, 0/1 except a soft
+    band whose width (and so the active area) grows with ``band``."""
+    h, w = size[0] // 4, size[1] // 4
+    g = torch.Generator().manual_seed(seed)
+    noise = torch.nn.functional.interpolate(torch.rand(1, 1, h // 32, w // 32, generator=g), size=(h, w), mode="bicubic")
+    return ((noise - 0.5) / band + 0.5).clamp(0, 1)
+
+
+def time_forward(up: SparseUpsampler, image, alpha, backend: str, repeats: int) -> float:
+    """Median wall time in ms of one forward."""
+    times = []
+    for _ in range(repeats + 1):
+        if image.is_cuda:
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            up(image, alpha, backend=backend)
+        if image.is_cuda:
+            torch.cuda.synchronize()
+        times.append((time.perf_counter() - t0) * 1000)
+    return sorted(times[1:])[len(times[1:]) // 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--backend", default="torch")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--bands", type=float, nargs="+", default=[0.01, 0.05, 0.2, 1.0])
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    up = SparseUpsampler().to(args.device).eval()
+    results = []
+    for name, size in SIZES.items():
+        image = torch.rand(1, 3, *size, device=args.device) * 2 - 1
+        for band in args.bands:
+            alpha = soft_alpha(band, size).to(args.device)
+            up_alpha = torch.nn.functional.interpolate(alpha, size=size, mode="bilinear")
+            active = up.active_mask(up_alpha).float().mean().item()
+            ms = time_forward(up, image, alpha, args.backend, args.repeats)
+            results.append({"size": name, "band": band, "active_fraction": round(active, 4), "ms": round(ms, 1)})
+    print(json.dumps({"device": args.device, "backend": args.backend, "threads": torch.get_num_threads(), "results": results}))
+
+
+if __name__ == "__main__":
+    main()

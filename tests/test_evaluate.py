@@ -1,0 +1,78 @@
+"""tdm-eval: metrics aggregation and the CLI on a tiny random pipeline."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from pipelines import evaluate
+
+
+class _Pipe:
+    """Stands in for TDMPipeline: returns a fixed offset of the ground truth."""
+
+    def __init__(self, dataset, offset):
+        self.dataset, self.offset, self.calls = dataset, offset, []
+
+    def __call__(self, image, prompt, resolution=None, output_type="np"):
+        index = len(self.calls)
+        self.calls.append((image.shape, prompt))
+        gt = self.dataset[index]["alpha"][0].numpy()
+        return type("Out", (), {"alpha": np.clip(gt + self.offset, 0, 1)[None]})
+
+
+class _Clips(list):
+    """Two clips of two frames each, with ``locate`` like VideoMattingDataset."""
+
+    def locate(self, index):
+        return type("Clip", (), {"name": f"clip{index // 2}"}), index % 2
+
+
+def _sample(value, text="the cat"):
+    alpha = torch.full((1, 8, 8), value)
+    return {"image": torch.zeros(3, 8, 8), "alpha": alpha, "text": text, "source": "test"}
+
+
+def test_evaluate_means_and_prompts():
+    data = [_sample(0.2, "a"), _sample(0.4, "b")]
+    pipe = _Pipe(data, 0.1)
+    summary = evaluate.evaluate(pipe, data)
+    assert summary["samples"] == 2
+    assert summary["sad"] == pytest.approx(64 * 0.1 / 1000)
+    assert summary["mse"] == pytest.approx(0.01)
+    assert "dtssd" not in summary
+    assert pipe.calls == [((8, 8, 3), "a"), ((8, 8, 3), "b")]
+
+
+def test_evaluate_video_metrics_per_clip_and_limit():
+    data = _Clips([_sample(0.2), _sample(0.3), _sample(0.5), _sample(0.6)])
+    summary = evaluate.evaluate(_Pipe(data, 0.1), data)
+    assert summary["dtssd"] == pytest.approx(0.0, abs=1e-4)  # the same error on every frame
+    assert summary["messddt"] == pytest.approx(0.0, abs=1e-4)
+    assert evaluate.evaluate(_Pipe(data, 0.0), data, limit=1)["samples"] == 1
+
+
+def test_to_uint8_round_trip():
+    img = torch.tensor([-1.0, 0.0, 1.0]).view(3, 1, 1)
+    assert evaluate.to_uint8(img).tolist() == [[[0, 128, 255]]]
+
+
+def test_cli_on_a_tiny_saved_pipeline(tmp_path, capsys):
+    tdm = pytest.importorskip("tdm")
+    pipe = tdm.build_pipeline("tiny", seed=0, device="cpu")
+    pipe.save_pretrained(tmp_path / "model")
+    code = evaluate.main(["--model", str(tmp_path / "model"), "--data", "synthetic:length=2", "--size", "64",
+                          "--json", "--device", "cpu"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    summary = json.loads(out.out.strip().splitlines()[-1])
+    assert summary["samples"] == 2
+    assert all(summary[k] >= 0 for k in ("sad", "mse", "grad", "conn"))
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    assert evaluate.main(["--model", str(tmp_path / "missing"), "--data", "synthetic:length=1"]) == 2
+    assert evaluate.main(["--model", str(tmp_path), "--data", "nosuchset:/x"]) == 2
+    assert evaluate.main(["--data", "synthetic"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("tdm-eval: error:") for line in err)
