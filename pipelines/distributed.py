@@ -117,6 +117,7 @@ class WorkerPool:
             self._options = {"num_cpus": threads}
         self._args = (model, "cuda" if self.use_gpu else "cpu", dtype, threads)
         self.replacements_left = 2 * self.size
+        self.chunks_retried = 0
         self.actors: list = []
         self.starting: dict = {}
         for _ in range(self.size):
@@ -194,6 +195,7 @@ class WorkerPool:
                         raise RuntimeError(f"chunk {chunk.start}:{chunk.stop} failed "
                                            f"{attempts[chunk.index]} times: {one_line(exc)}") from None
                     self.lost(actor)
+                    self.chunks_retried += 1
                     bisect.insort(pending, chunk, key=lambda c: c.index)
                 except RayTaskError as exc:
                     raise exc.cause from None

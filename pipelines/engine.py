@@ -54,11 +54,15 @@ class Engine:
                 run_local(job, FrameMatter(self.pipe, job.prompts, opts.resolution), bar)
                 peak = int(torch.cuda.max_memory_allocated() // 2 ** 20) if cuda else None
             else:
+                retried = self.pool.chunks_retried
                 run_ray(job, self.pool, bar)
                 peak = self.pool.peak_memory_mb()
         result = summary(bar, input=job.input, outputs=[str(s.path) for s in job.specs],
                          prompts=job.prompts, device=self.device, dtype=opts.dtype,
                          executor="local" if self.pool is None else "ray")
+        if self.pool is not None:
+            result["workers"] = self.pool.size
+            result["chunks_retried"] = self.pool.chunks_retried - retried
         if peak is not None:
             result["peak_gpu_memory_mb"] = peak
         return result

@@ -1,0 +1,50 @@
+"""A two-node Ray cluster on this machine loses a node mid-run; the output is still whole."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import ray
+from ray.cluster_utils import Cluster
+
+import pipelines
+from pipelines_fixtures import alpha_of, clip, model_dir, times_of  # noqa: F401
+
+FRAMES = 16
+
+
+@pytest.fixture
+def two_node_cluster():
+    """Head without CPUs and two 1-CPU worker nodes, so each model actor has a node."""
+    if ray.is_initialized():
+        ray.shutdown()
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 0, "include_dashboard": False, "object_store_memory": 100 * 1024 ** 2})
+    workers = [cluster.add_node(num_cpus=1, object_store_memory=100 * 1024 ** 2) for _ in range(2)]
+    ray.init(address=cluster.address)
+    try:
+        yield cluster, workers
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
+def test_killed_worker_node_costs_only_its_chunks(two_node_cluster, tmp_path, model_dir):  # noqa: F811
+    cluster, workers = two_node_cluster
+    src = clip(tmp_path / "clip.mp4", frames=FRAMES, audio=False)
+    options = {"output_type": "alpha", "model": model_dir, "resolution": 64, "batch_size": 2,
+               "quiet": True}
+    killed = []
+
+    def kill_a_node_after_first_chunk(done: int) -> None:
+        if not killed:
+            cluster.remove_node(workers[0], allow_graceful=False)
+            killed.append(done)
+
+    result = pipelines.matte_video(src, "the square", str(tmp_path / "ray.mkv"),
+                                   ray_address=cluster.address, num_workers=2, chunk_frames=2,
+                                   progress=kill_a_node_after_first_chunk, **options)
+    assert killed and killed[0] < FRAMES
+    assert result["frames"] == FRAMES and result["chunks_retried"] >= 1
+    pipelines.matte_video(src, "the square", str(tmp_path / "local.mkv"), **options)
+    assert np.array_equal(alpha_of(tmp_path / "ray.mkv"), alpha_of(tmp_path / "local.mkv"))
+    assert times_of(tmp_path / "ray.mkv") == times_of(src)
