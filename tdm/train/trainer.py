@@ -48,7 +48,7 @@ def _mean_over_ranks(values: dict[str, float], world: int) -> dict[str, float]:
     """Average logged scalars over all ranks (identity on one)."""
     if world == 1:
         return values
-    keys = sorted(values)
+    keys = list(values)  # the same order on every rank (same stage)
     t = torch.tensor([values[k] for k in keys], dtype=torch.float64)
     dist.all_reduce(t)
     return {k: float(v) / world for k, v in zip(keys, t)}
