@@ -36,9 +36,10 @@ class Engine:
             else:
                 self.pool = None
                 device = resolve_device(opts.device)
-                self.pipe = load_pipeline(model, device, resolve_dtype(opts.dtype, device))
-                self.device = str(device)
+                dtype = resolve_dtype(opts.dtype, device)
                 log(f"device: {device}, {opts.dtype}")
+                self.pipe = load_pipeline(model, device, dtype)
+                self.device = str(device)
         except BaseException:
             self._stack.close()
             raise

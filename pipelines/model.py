@@ -79,10 +79,12 @@ def quiet_loading() -> Iterator[None]:
     diffusers.logging.set_verbosity_error()
     transformers.logging.set_verbosity_error()
     diffusers.logging.disable_progress_bar()
+    transformers.logging.disable_progress_bar()
     try:
         yield
     finally:
         diffusers.logging.enable_progress_bar()
+        transformers.logging.enable_progress_bar()
         diffusers.logging.set_verbosity(levels[0])
         transformers.logging.set_verbosity(levels[1])
 
