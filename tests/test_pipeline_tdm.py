@@ -128,3 +128,23 @@ def test_sd15_builds_on_meta_device():
     assert pipe.vae.config.block_out_channels == (128, 256, 512, 512) or \
         list(pipe.vae.config.block_out_channels) == [128, 256, 512, 512]
     assert pipe.pad_multiple == 64 and pipe.config.resolution == 512
+
+
+def test_bfloat16_on_cpu_matches_float32(pipe):
+    image = _image(48, 64)  # smaller than the processing size: no upsampler involved
+    low = build_pipeline("tiny", seed=0, dtype=torch.bfloat16)
+    assert low.unet.dtype == low.decoder.dtype == torch.bfloat16
+    alpha = low(image, prompt="the dog").alpha
+    assert alpha.dtype == np.float32
+    np.testing.assert_allclose(alpha, pipe(image, prompt="the dog").alpha, atol=0.02)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_cuda_half_precision(pipe, dtype):
+    image = _image(333, 517)  # larger than the processing size: the upsampler runs
+    cuda = build_pipeline("tiny", seed=0, device="cuda", dtype=dtype)
+    alpha = cuda(image, prompt="the dog").alpha
+    assert alpha.shape == (1, 333, 517) and np.isfinite(alpha).all()
+    np.testing.assert_allclose(alpha, pipe(image, prompt="the dog").alpha, atol=0.05)
