@@ -30,12 +30,12 @@ class CrashingTrainer(Trainer):
         return super().train_step(micro_batches)
 
 
-def config(output) -> TrainConfig:
+def config(output, **extra) -> TrainConfig:
     # augmentation, BatchNorm, gradient accumulation and a milestone are all exercised
     return TrainConfig(preset="tiny", stage="matting", data="synthetic:length=10,max_objects=2",
                        output=str(output), max_steps=7, batch_size=4, grad_accum=2, lr=1e-2,
                        milestones=(5,), factors=(0.1,), checkpoint_every=3, val_every=2,
-                       val_size=2, progress=False)
+                       val_size=2, progress=False, **extra)
 
 
 def metrics(output) -> list[dict]:
@@ -44,7 +44,7 @@ def metrics(output) -> list[dict]:
 
 
 def test_resume_equals_uninterrupted(tmp_path, one_thread):
-    train(config(tmp_path / "straight"))
+    train(config(tmp_path / "straight", loader_workers=2))  # loader processes change nothing
     with pytest.raises(Crash):
         CrashingTrainer(config(tmp_path / "resumed")).fit()
     assert len(metrics(tmp_path / "resumed")) == 4  # steps 1-4 logged, checkpoint at 3

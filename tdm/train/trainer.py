@@ -17,11 +17,12 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import TrainConfig
-from .data import collate, load_batch, to_device
+from .data import collate, to_device
 from .sampling import MicroBatchSampler
 from .schedule import build_optimizer
 from .setup import DataOpener, build_stage, open_data
@@ -179,14 +180,16 @@ class Trainer:
         if self.rank == 0:
             cfg.save(self.output)
         total = self.hyper.total_steps
-        batches = iter(self.sampler)
+        batches = iter(DataLoader(
+            self.dataset, batch_sampler=self.sampler, collate_fn=collate,
+            num_workers=cfg.loader_workers, pin_memory=self.device.type == "cuda",
+            generator=torch.Generator().manual_seed(cfg.seed)))  # leaves the global RNG alone
         bar = tqdm(total=total, initial=self.step, desc=f"tdm-train {cfg.stage}",
                    disable=self.rank != 0 or not cfg.progress)
         while self.step < total:
             started = time.perf_counter()
             lr = self.scheduler.get_last_lr()[0]
-            micro = [to_device(collate(load_batch(self.dataset, next(batches))), self.device)
-                     for _ in range(cfg.grad_accum)]
+            micro = [to_device(next(batches), self.device) for _ in range(cfg.grad_accum)]
             terms = _mean_over_ranks(self.train_step(micro), self.world)
             self.step += 1
             bar.update(1)
