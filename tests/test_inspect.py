@@ -8,7 +8,7 @@ import pytest
 from tdm.inspect import INFERENCE_PARTS, inspect_preset, main
 
 KEYS = {"teacher_unet_params", "student_unet_params", "inference_params", "teacher_gmacs_512",
-        "student_gmacs_512", "inference_params_by_part"}
+        "student_gmacs_512", "inference_params_by_part", "frame_gmacs_512", "gmacs_512_by_part"}
 
 
 def test_sd15_counts_and_gmacs():
@@ -22,6 +22,10 @@ def test_sd15_counts_and_gmacs():
     # SD-1.5 U-Net: ~339 GMACs without and ~400 with the attention matmuls
     assert 380 < report["teacher_gmacs_512"] < 420
     assert 0.4 < report["student_gmacs_512"] / report["teacher_gmacs_512"] < 0.6
+    by_part = report["gmacs_512_by_part"]
+    assert 500 < by_part["vae_encoder"] < 600  # the SD VAE encoder dominates a frame
+    frame = by_part["vae_encoder"] + by_part["alpha_head"] + by_part["decoder"] + report["student_gmacs_512"]
+    assert abs(report["frame_gmacs_512"] - frame) < 0.05
 
 
 def test_main_prints_one_json_line(capsys):
