@@ -10,7 +10,8 @@ import torch
 
 import tdm
 from tdm.train import TrainConfig, train
-from tdm.train.setup import build_stage
+from tdm.train.data import collate
+from tdm.train.setup import build_stage, open_data
 from tdm.unets import student_teacher_copy_map
 
 DATA = "synthetic:length=12,max_objects=2"
@@ -84,3 +85,16 @@ def test_transparency_student_comes_from_the_stage1_teacher(chain, tmp_path):
     assert not any(p.requires_grad for p in stage.teacher.parameters())
     trained = tdm.TDMPipeline.from_pretrained(chain["transparency"]).unet.state_dict()
     assert any(not torch.equal(trained[k], student[k]) for k in mapping)
+
+
+@pytest.mark.parametrize("stage", [s for s, _, _ in PLAN])
+def test_every_trained_parameter_gets_a_gradient(stage, tmp_path, one_thread):
+    """DDP needs it; frozen parts (VAE, CLIP, previous stages) get none."""
+    cfg = config(stage, tmp_path, 1, 1e-3)
+    data, _ = open_data(cfg, 2)
+    module = build_stage(cfg).train()
+    module(collate([data[0], data[1]]))["loss"].backward()
+    trained = {id(p) for p in module.trainable_parameters()}
+    assert trained
+    for name, p in module.named_parameters():
+        assert (p.grad is not None) == (id(p) in trained), name

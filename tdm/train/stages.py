@@ -11,6 +11,7 @@ import abc
 from typing import Any, ClassVar
 
 import torch
+from diffusers import UNet2DConditionModel
 from torch import nn
 
 from tdm.config import Preset
@@ -50,9 +51,14 @@ class Stage(nn.Module, abc.ABC):
         return PAPER_HYPER[self.name]
 
     def set_trainable(self, **modules: nn.Module) -> None:
-        """Add ``modules`` to ``trainable`` with gradients on."""
+        """Add ``modules`` to ``trainable`` with gradients on. A U-Net's latent output
+        layers stay frozen: the heads read the feature before ``conv_norm_out``, and DDP
+        needs every trained parameter to get a gradient."""
         for name, module in modules.items():
             self.trainable[name] = module.requires_grad_(True)
+            if isinstance(module, UNet2DConditionModel):
+                module.conv_norm_out.requires_grad_(False)
+                module.conv_out.requires_grad_(False)
 
     def freeze(self, *modules: nn.Module | None) -> None:
         """Stop gradients and keep ``modules`` in eval mode."""
