@@ -172,6 +172,13 @@ def spconv_available() -> bool:
     return torch.cuda.is_available() and importlib.util.find_spec("spconv") is not None
 
 
+def downscale(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Antialiased bilinear resize of (B,C,H,W) to ``size``; computed in float32 where
+    torch lacks a half-precision kernel (antialias on CPU)."""
+    work = image.float() if image.device.type == "cpu" else image
+    return F.interpolate(work, size=size, mode="bilinear", align_corners=False, antialias=True).to(image.dtype)
+
+
 class SparseUpsampler(ModelMixin, ConfigMixin):
     """Two interpolation-convolution groups refining alpha only where it is transparent.
 
@@ -233,7 +240,7 @@ class SparseUpsampler(ModelMixin, ConfigMixin):
             if active.num == 0:
                 hidden = None
                 continue
-            img = image if size == (h2, w2) else F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True)
+            img = image if size == (h2, w2) else downscale(image, size)
             inputs = [active.gather(alpha), active.gather(img)]
             if group["body"][0].in_channels > 4:
                 inputs.append(
