@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ray-address", help="run on Ray: local, auto, or HOST:PORT")
     p.add_argument("--num-workers", type=int, help="Ray actors (default: one per GPU)")
     p.add_argument("--chunk-frames", type=int, help="frames per Ray chunk (default: by size)")
+    p.add_argument("--threads", type=int,
+                   help="torch CPU threads (per Ray actor with --ray-address)")
     p.add_argument("--skip-existing", action="store_true", help="skip videos whose outputs exist")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or messages")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON line")
@@ -55,7 +57,7 @@ def options_from(args: argparse.Namespace) -> MatteOptions:
         device=args.device, dtype=args.dtype, batch_size=args.batch_size,
         resolution=args.resolution, start=args.start, end=args.end, audio=not args.no_audio,
         ray_address=args.ray_address, num_workers=args.num_workers,
-        chunk_frames=args.chunk_frames, skip_existing=args.skip_existing, quiet=args.quiet)
+        chunk_frames=args.chunk_frames, threads=args.threads, skip_existing=args.skip_existing, quiet=args.quiet)
     opts.check()
     return opts
 

@@ -99,7 +99,8 @@ def ray_session(address: str) -> Iterator[None]:
 class WorkerPool:
     """Model actors on the cluster; replaces an actor that dies, up to `max_replacements`."""
 
-    def __init__(self, model: str, device: str, dtype: str, num_workers: int | None):
+    def __init__(self, model: str, device: str, dtype: str, num_workers: int | None,
+                 threads: int | None = None):
         if not isinstance(model, str):
             raise UsageError("the Ray executor needs --model as a folder path or hub id")
         resources = ray.cluster_resources()
@@ -109,12 +110,13 @@ class WorkerPool:
         self.use_gpu = gpus > 0 and device != "cpu"
         if self.use_gpu:
             self.size = num_workers or gpus
-            threads = max(1, cpus // self.size)
+            threads = threads or max(1, cpus // self.size)
             self._options = {"num_gpus": 1, "num_cpus": 1}
         else:
             self.size = num_workers or max(1, cpus // CPUS_PER_WORKER_DEFAULT)
-            threads = max(1, cpus // self.size)
-            self._options = {"num_cpus": threads}
+            threads = threads or max(1, cpus // self.size)
+            self._options = {"num_cpus": min(threads, cpus)}
+        self.threads = threads
         self._args = (model, "cuda" if self.use_gpu else "cpu", dtype, threads)
         self.replacements_left = 2 * self.size
         self.chunks_retried = 0

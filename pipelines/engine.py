@@ -28,7 +28,8 @@ class Engine:
             model = model_source(opts.model)
             if opts.ray_address:
                 self._stack.enter_context(ray_session(opts.ray_address))
-                self.pool = WorkerPool(model, opts.device, opts.dtype, opts.num_workers)
+                self.pool = WorkerPool(model, opts.device, opts.dtype, opts.num_workers,
+                                       opts.threads)
                 self._stack.callback(self.pool.shutdown)
                 kind = "GPU" if self.pool.use_gpu else "CPU"
                 self.device = f"ray:{kind.lower()}"
@@ -36,6 +37,9 @@ class Engine:
             else:
                 self.pool = None
                 device = resolve_device(opts.device)
+                if opts.threads:
+                    self._stack.callback(torch.set_num_threads, torch.get_num_threads())
+                    torch.set_num_threads(opts.threads)
                 dtype = resolve_dtype(opts.dtype, device)
                 log(f"device: {device}, {opts.dtype}")
                 self.pipe = load_pipeline(model, device, dtype)
@@ -60,7 +64,8 @@ class Engine:
                 peak = self.pool.peak_memory_mb()
         result = summary(bar, input=job.input, outputs=[str(s.path) for s in job.specs],
                          prompts=job.prompts, device=self.device, dtype=opts.dtype,
-                         executor="local" if self.pool is None else "ray")
+                         executor="local" if self.pool is None else "ray",
+                         threads=torch.get_num_threads() if self.pool is None else self.pool.threads)
         if self.pool is not None:
             result["workers"] = self.pool.size
             result["chunks_retried"] = self.pool.chunks_retried - retried

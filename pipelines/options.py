@@ -36,7 +36,9 @@ class MatteOptions:
     `start`/`end` are frame indices (end exclusive) or seconds written as "2.5s".
     `output_type` is one type for every output or one per output, in order.
     `model` is a folder, a hub id, or an already loaded `tdm.TDMPipeline` (local only).
-    `progress` is called with the number of frames written so far.
+    `progress` is called with the number of frames written so far. `threads` sets torch's
+    CPU threads (local process or each Ray actor): CPU results are bit-identical across
+    executors only at the same thread count.
     """
 
     output_type: str | list[str] | None = None
@@ -52,6 +54,7 @@ class MatteOptions:
     ray_address: str | None = None
     num_workers: int | None = None
     chunk_frames: int | None = None
+    threads: int | None = None
     skip_existing: bool = False
     quiet: bool = False
     progress: Callable[[int], None] | None = field(default=None, repr=False)
@@ -80,6 +83,8 @@ class MatteOptions:
             positive("--num-workers", self.num_workers)
         if self.chunk_frames is not None:
             positive("--chunk-frames", self.chunk_frames)
+        if self.threads is not None:
+            positive("--threads", self.threads)
         parse_position("--start", self.start)
         if self.end is not None:
             parse_position("--end", self.end)

@@ -32,7 +32,7 @@ def test_killed_worker_node_costs_only_its_chunks(two_node_cluster, tmp_path, mo
     cluster, workers = two_node_cluster
     src = clip(tmp_path / "clip.mp4", frames=FRAMES, audio=False)
     options = {"output_type": "alpha", "model": model_dir, "resolution": 64, "batch_size": 2,
-               "quiet": True}
+               "threads": 1, "quiet": True}
     killed = []
 
     def kill_a_node_after_first_chunk(done: int) -> None:

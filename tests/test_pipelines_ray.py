@@ -16,7 +16,7 @@ from pipelines_fixtures import (CLIP_FRAMES, FAST, alpha_of, clip, clip_path, le
 def local_matte(tmp_path_factory, clip_path, model_dir):  # noqa: F811
     out = tmp_path_factory.mktemp("reference") / "local.mkv"
     pipelines.matte_video(clip_path, "the white square", str(out), output_type="alpha",
-                          model=model_dir, **FAST)
+                          model=model_dir, threads=1, **FAST)
     return out
 
 
@@ -25,7 +25,7 @@ def test_two_cpu_workers_give_the_local_output(ray_local, tmp_path, clip_path, m
     out = tmp_path / "ray.mkv"
     result = pipelines.matte_video(clip_path, "the white square", str(out), output_type="alpha",
                                    model=model_dir, ray_address="local", num_workers=2,
-                                   chunk_frames=4, **FAST)
+                                   chunk_frames=4, threads=1, **FAST)
     assert result["executor"] == "ray" and result["frames"] == CLIP_FRAMES
     assert np.array_equal(alpha_of(out), alpha_of(local_matte))
     assert times_of(out) == times_of(clip_path)
