@@ -11,7 +11,7 @@ import torch
 from pipelines.train import main
 
 ARGS = ["--preset", "tiny", "--stage", "transparency", "--data", "synthetic:length=10,max_objects=2",
-        "--max-steps", "3", "--batch-size", "4", "--lr", "1e-2", "--val-size", "2",
+        "--max-steps", "3", "--batch-size", "4", "--lr", "1e-3", "--val-size", "2",
         "--no-progress"]
 
 
