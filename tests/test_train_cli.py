@@ -55,3 +55,17 @@ def test_console_script_error_has_no_traceback(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "--init" in proc.stderr
+
+
+def test_cli_trains_on_video_files(tmp_path, one_thread):
+    """video: roots with video files are read through video.read_frames_at (injected)."""
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    for folder, name in (("fgr", "demo.mp4"), ("pha", "demo_alpha.mkv")):
+        (tmp_path / "vm" / folder).mkdir(parents=True)
+        (tmp_path / "vm" / folder / ("demo" + Path(name).suffix)).symlink_to(examples / name)
+    out = tmp_path / "run"
+    args = BASE + ["--stage", "matting", "--max-steps", "2", "--output", str(out),
+                   "--data", f"video:{tmp_path / 'vm'}", "--val-data", "synthetic:length=2"]
+    assert main(args) == 0
+    rows = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2] and "val_sad" in rows[-1]
