@@ -17,7 +17,6 @@ from torch import nn
 from tdm.config import Preset
 
 from .inputs import clip_features, image_latents
-from .schedule import PAPER_HYPER, Hyper
 
 
 class Stage(nn.Module, abc.ABC):
@@ -32,8 +31,9 @@ class Stage(nn.Module, abc.ABC):
     data_scale: ClassVar[int] = 1  # samples are read at data_scale x the processing side
 
     def __init__(self, pipe: Any, preset: Preset):
+        """pipe: the TDMPipeline whose modules the stage trains in place; preset: its sizes."""
         super().__init__()
-        self.pipe, self.preset = pipe, preset
+        self.pipe = pipe
         self.trainable = nn.ModuleDict()
         self.tokenizer = pipe.tokenizer
         self.vae, self.text_encoder, self.text_adapter = pipe.vae, pipe.text_encoder, pipe.text_adapter
@@ -44,11 +44,6 @@ class Stage(nn.Module, abc.ABC):
         latents = image_latents(self.vae, batch["image"])
         clip = clip_features(self.tokenizer, self.text_encoder, batch["text"], latents.device)
         return latents, self.text_adapter(clip)
-
-    @property
-    def hyper(self) -> Hyper:
-        """Paper defaults of this stage (Table 4)."""
-        return PAPER_HYPER[self.name]
 
     def set_trainable(self, **modules: nn.Module) -> None:
         """Add ``modules`` to ``trainable`` with gradients on. A U-Net's latent output
