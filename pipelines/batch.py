@@ -13,7 +13,7 @@ from typing import Callable
 
 from pipelines.engine import Engine, skipped
 from pipelines.job import prepare_job
-from pipelines.options import MatteOptions, UsageError
+from pipelines.options import MatteOptions, UsageError, one_line
 
 VIDEO_EXTS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts")
 BATCH_DEFAULT_NAME = "{stem}.mov"
@@ -114,8 +114,8 @@ def run_batch(items: list[BatchItem], opts: MatteOptions,
                 else:
                     result = engine.run(job)
             except Exception as exc:  # reported per video; the batch goes on
-                failed.append({"input": item.input, "error": _reason(exc)})
-                log(f"failed: {item.input}: {_reason(exc)}")
+                failed.append({"input": item.input, "error": one_line(exc)})
+                log(f"failed: {item.input}: {one_line(exc)}")
                 continue
             results.append(result)
             log(("skipped: " if result.get("skipped") else "done: ") + item.input)
@@ -131,7 +131,3 @@ def run_batch(items: list[BatchItem], opts: MatteOptions,
         "videos": results,
     }
 
-
-def _reason(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text if text else type(exc).__name__

@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from pipelines.options import DEVICES, DTYPES, OUTPUT_TYPES, MatteOptions, UsageError
+from pipelines.options import DEVICES, DTYPES, OUTPUT_TYPES, MatteOptions, UsageError, one_line
 from pipelines.progress import describe
 
 PROG = "tdm-video"
@@ -80,8 +80,7 @@ def video_main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if debug:
             raise
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"{PROG}: error: {message} (run with --debug for details)", file=sys.stderr)
+        print(f"{PROG}: error: {one_line(exc)} (run with --debug for details)", file=sys.stderr)
         return EXIT_FAILED
 
 

@@ -16,18 +16,18 @@ from typing import Iterator
 
 import numpy as np
 import ray
-from ray.exceptions import RayActorError, RayTaskError
+from ray.exceptions import ObjectLostError, RayActorError, RayTaskError
 
 import video
 from pipelines.job import Chunk, VideoJob
-from pipelines.options import UsageError
+from pipelines.options import UsageError, one_line
 from pipelines.progress import Progress
 from pipelines.streams import Prefetch, Sink
 
 IN_FLIGHT_PER_ACTOR = 2
 MAX_CHUNK_ATTEMPTS = 3
 CPUS_PER_WORKER_DEFAULT = 4
-READ_AHEAD_FRAMES = 32
+READ_AHEAD_FRAMES = 8
 
 
 @ray.remote
@@ -88,8 +88,7 @@ def ray_session(address: str) -> Iterator[None]:
         ray.init(address=address, include_dashboard=False if address == "local" else None,
                  logging_level=logging.WARNING)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise UsageError(f"--ray-address {address}: cannot start or reach Ray ({first})") from None
+        raise UsageError(f"--ray-address {address}: cannot start or reach Ray ({one_line(exc)})") from None
     try:
         yield
     finally:
@@ -191,12 +190,13 @@ class WorkerPool:
                 load[actor] -= 1
                 try:
                     done[chunk.index] = ray.get(ref)
-                except RayActorError as exc:
+                except (RayActorError, ObjectLostError) as exc:  # a dead actor or node
                     attempts[chunk.index] += 1
                     if attempts[chunk.index] >= MAX_CHUNK_ATTEMPTS:
                         raise RuntimeError(f"chunk {chunk.start}:{chunk.stop} failed "
                                            f"{attempts[chunk.index]} times: {one_line(exc)}") from None
-                    self.lost(actor)
+                    if isinstance(exc, RayActorError):
+                        self.lost(actor)
                     self.chunks_retried += 1
                     bisect.insort(pending, chunk, key=lambda c: c.index)
                 except RayTaskError as exc:
@@ -208,11 +208,6 @@ class WorkerPool:
             for ref in inflight:
                 with contextlib.suppress(Exception):
                     ray.cancel(ref)
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def run_ray(job: VideoJob, pool: WorkerPool, progress: Progress) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -54,7 +55,7 @@ class Engine:
         cuda = self.pool is None and self.device.startswith("cuda")
         if cuda:
             torch.cuda.reset_peak_memory_stats()
-        with Progress(job.frames, job.info.path.rsplit("/", 1)[-1], opts.quiet, opts.progress) as bar:
+        with Progress(job.frames, Path(job.input).name, opts.quiet, opts.progress) as bar:
             if self.pool is None:
                 run_local(job, FrameMatter(self.pipe, job.prompts, opts.resolution), bar)
                 peak = int(torch.cuda.max_memory_allocated() // 2 ** 20) if cuda else None

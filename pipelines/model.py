@@ -12,7 +12,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from pipelines.options import DEMO_MODEL, UsageError
+from pipelines.options import DEMO_MODEL, UsageError, one_line
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 ALPHA_SCALE = 65535.0
@@ -61,8 +61,7 @@ def load_pipeline(model: object, device: torch.device, dtype: torch.dtype):
             with quiet_loading():
                 pipe = tdm.TDMPipeline.from_pretrained(source, dtype=dtype)
         except (OSError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UsageError(f"--model {source}: cannot load ({first})") from None
+            raise UsageError(f"--model {source}: cannot load ({one_line(exc)})") from None
     else:
         pipe = source
     pipe = pipe.to(device)

@@ -20,6 +20,12 @@ class UsageError(Exception):
     """A bad option, input or output; the message is one line for the user."""
 
 
+def one_line(exc: BaseException) -> str:
+    """The first line of an error's message, whitespace collapsed (its type if empty)."""
+    lines = [" ".join(line.split()) for line in str(exc).splitlines()]
+    return next((line for line in lines if line), type(exc).__name__)
+
+
 @dataclass(frozen=True)
 class OutputSpec:
     """One file (or PNG folder) to write: which prompt and what kind of picture."""

@@ -10,7 +10,7 @@ import tdm
 import video
 from pipelines.job import prepare_job
 from pipelines.options import MatteOptions, UsageError, expand_outputs
-from pipelines_fixtures import (CLIP_FRAMES, FAST, alpha_of, clip_path, leftovers,  # noqa: F401
+from pipelines_fixtures import (CLIP_FRAMES, FAST, alpha_of, clip_path,  # noqa: F401
                                 model_dir, times_of)
 
 
