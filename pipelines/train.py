@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resolution", type=int, help="training side in px (preset default)")
     p.add_argument("--grad-accum", type=int, default=1)
     p.add_argument("--clip-grad", type=float, default=1.0)
+    p.add_argument("--gradient-checkpointing", action="store_true",
+                   help="recompute U-Net activations in backward (less memory)")
     p.add_argument("--mixed-precision", choices=("auto", "bf16", "no"), default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log-every", type=int, default=1)
@@ -66,6 +68,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         batch_size=args.batch_size, lr=args.lr,
         milestones=args.milestones, factors=args.factors, resolution=args.resolution,
         grad_accum=args.grad_accum, clip_grad=args.clip_grad,
+        gradient_checkpointing=args.gradient_checkpointing,
         mixed_precision=args.mixed_precision, seed=args.seed, log_every=args.log_every,
         val_data=args.val_data, val_every=args.val_every, val_size=args.val_size,
         checkpoint_every=args.checkpoint_every, loader_workers=args.loader_workers,

@@ -98,3 +98,23 @@ def test_every_trained_parameter_gets_a_gradient(stage, tmp_path, one_thread):
     assert trained
     for name, p in module.named_parameters():
         assert (p.grad is not None) == (id(p) in trained), name
+
+
+def test_gradient_checkpointing_gives_the_same_gradients(tmp_path, one_thread):
+    grads = []
+    for checkpointing in (False, True):
+        cfg = config("semantic", tmp_path, 1, 1e-3, gradient_checkpointing=checkpointing)
+        data, _ = open_data(cfg, 2)
+        module = build_stage(cfg).train()
+        terms = module(collate([data[0], data[1]]))
+        terms["loss"].backward()
+        grads.append((terms, {n: p.grad for n, p in module.trainable.named_parameters()
+                              if p.grad is not None}))
+    (t0, g0), (t1, g1) = grads
+    assert module.trainable["teacher_unet"].is_gradient_checkpointing
+    assert all(torch.allclose(t0[k], t1[k]) for k in t0)
+    assert g0.keys() == g1.keys()
+    for name in g0:
+        assert torch.allclose(g0[name], g1[name], rtol=1e-4, atol=1e-7), name
+    with pytest.raises(ValueError, match="semantic stage only"):
+        build_stage(config("transparency", tmp_path, 1, 1e-3, gradient_checkpointing=True))

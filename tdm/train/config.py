@@ -32,6 +32,7 @@ class TrainConfig:
     resolution: int | None = None
     grad_accum: int = 1
     clip_grad: float = 1.0
+    gradient_checkpointing: bool = False  # trained U-Nets recompute activations in backward
     mixed_precision: str = "auto"  # "auto" (bf16 on CUDA), "bf16" or "no"
     seed: int = 0
     log_every: int = 1

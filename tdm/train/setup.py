@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from diffusers import UNet2DConditionModel
+
 from tdm.config import get_preset
 
 from .config import TrainConfig
@@ -75,5 +77,13 @@ def load_pipeline(config: TrainConfig) -> Any:
 
 def build_stage(config: TrainConfig) -> Stage:
     """The stage module of one run, on the CPU."""
+    if config.gradient_checkpointing and config.stage != "semantic":
+        # the attention maps captured for L_STM/L_CTM are not taken again on recompute
+        raise ValueError("--gradient-checkpointing works for the semantic stage only")
     preset = get_preset(config.preset)
-    return STAGES[config.stage](load_pipeline(config), preset, processing_side(config))
+    stage = STAGES[config.stage](load_pipeline(config), preset, processing_side(config))
+    if config.gradient_checkpointing:
+        for module in stage.trainable.values():
+            if isinstance(module, UNet2DConditionModel):
+                module.enable_gradient_checkpointing()
+    return stage
