@@ -13,10 +13,16 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from pipelines.options import one_line
 from tdm.config import PRESET_NAMES
 from tdm.train import TrainConfig, train
+from tdm.train.sampling import micro_batch_size
 from tdm.train.setup import open_data
 from tdm.train.schedule import PAPER_HYPER
+
+
+class TrainingFailed(RuntimeError):
+    """A Ray Train run ended with a worker error (its first line is the message)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -130,7 +136,10 @@ def train_with_ray(config: TrainConfig, resume: bool, num_workers: int, use_gpu:
             run_config=RunConfig(name="tdm-train",
                                  storage_path=str(Path(config.output).resolve() / "ray")),
         )
-        trainer.fit()
+        try:
+            trainer.fit()
+        except ray.train.TrainingFailedError as exc:
+            raise TrainingFailed(f"a Ray Train worker failed: {one_line(exc)}") from exc
     finally:
         if started:
             ray.shutdown()
@@ -142,14 +151,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = config_from_args(args)
         check_paths(config, args.resume)
-        if args.num_workers > 0:
-            open_data(config, config.hyper().batch_size, open_training_data)  # fail here, not in a worker
+        if args.num_workers > 0:  # fail here rather than in a worker
+            micro_batch_size(config.hyper().batch_size, args.num_workers, config.grad_accum)
+            open_data(config, config.hyper().batch_size, open_training_data)
             train_with_ray(config, args.resume, args.num_workers, args.use_gpu, args.ray_address)
         else:
             train(config, resume=args.resume, opener=open_training_data)
     except (ValueError, FileNotFoundError, NotADirectoryError, KeyError) as exc:
-        print(f"tdm-train: error: {exc}", file=sys.stderr)
+        print(f"tdm-train: error: {one_line(exc)}", file=sys.stderr)
         return 2
+    except TrainingFailed as exc:
+        print(f"tdm-train: error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

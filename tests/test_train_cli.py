@@ -36,6 +36,7 @@ def test_cli_trains_and_writes_pipeline(tmp_path, one_thread):
     ["--stage", "matting", "--resume"],
     ["--stage", "colour"],
     ["--stage", "matting", "--data", "imagenet:/x"],
+    ["--stage", "matting", "--num-workers", "3"],  # batch 2 cannot be split in 3
 ])
 def test_bad_input_is_one_line(tmp_path, capsys, extra):
     args = BASE + ["--max-steps", "2", "--output", str(tmp_path / "o")] + extra

@@ -16,6 +16,15 @@ from typing import Iterator
 import torch
 
 
+def micro_batch_size(batch_size: int, world: int, accum: int) -> int:
+    """Samples per micro-batch when a global batch is split over ``world x accum``."""
+    micro, rest = divmod(batch_size, world * accum)
+    if rest or micro == 0:
+        raise ValueError(f"batch size {batch_size} is not divisible by {world} workers x "
+                         f"{accum} accumulation steps")
+    return micro
+
+
 class MicroBatchSampler:
     """Yields the index lists of one rank's micro-batches, from ``start_step`` on.
 

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import TrainConfig
 from .data import collate, to_device
-from .sampling import MicroBatchSampler
+from .sampling import MicroBatchSampler, micro_batch_size
 from .schedule import build_optimizer
 from .setup import DataOpener, build_stage, open_data
 from .validation import validate
@@ -72,10 +72,7 @@ class Trainer:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.output = Path(config.output)
         self.hyper = config.hyper()
-        micro, rest = divmod(self.hyper.batch_size, self.world * config.grad_accum)
-        if rest or micro == 0:
-            raise ValueError(f"batch size {self.hyper.batch_size} is not divisible by "
-                             f"{self.world} workers x {config.grad_accum} accumulation steps")
+        micro = micro_batch_size(self.hyper.batch_size, self.world, config.grad_accum)
         _seed_everything(config.seed)
         self.dataset, self.held_out = open_data(config, self.hyper.batch_size, opener)
         self.stage = build_stage(config).to(self.device)
