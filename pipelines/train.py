@@ -22,7 +22,7 @@ from tdm.train.schedule import PAPER_HYPER
 
 
 class TrainingFailed(RuntimeError):
-    """A Ray Train run ended with a worker error (its first line is the message)."""
+    """A Ray Train run ended with a worker error (the message is its last line)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -139,7 +139,9 @@ def train_with_ray(config: TrainConfig, resume: bool, num_workers: int, use_gpu:
         try:
             trainer.fit()
         except ray.train.TrainingFailedError as exc:
-            raise TrainingFailed(f"a Ray Train worker failed: {one_line(exc)}") from exc
+            last = [line.strip() for line in str(exc).splitlines() if line.strip()][-1:]
+            raise TrainingFailed(f"a Ray Train worker failed: {' '.join(last) or one_line(exc)}"
+                                 ) from exc
     finally:
         if started:
             ray.shutdown()
