@@ -54,13 +54,16 @@ def test_timing_kept_for_vfr_and_ntsc(tmp_path):
             assert out.time_base == Fraction(1, 30000) and list(out.frame_pts) == pts
 
 
-def test_odd_size_h264_is_padded_to_even(tmp_path):
+@pytest.mark.parametrize("kind", ["alpha", "composite"])
+def test_odd_size_h264_keeps_exact_size(tmp_path, kind):
     src = make_clip(str(tmp_path / "odd.mkv"), width=63, height=47, codec="ffv1", pix_fmt="yuv444p")
-    _write(src, str(tmp_path / "m.mp4"), "alpha")
+    _write(src, str(tmp_path / "m.mp4"), kind)
     out = video.probe(str(tmp_path / "m.mp4"))
-    assert (out.width, out.height, out.num_frames) == (64, 48, 12)
-    a = next(iter(video.read_frames(str(tmp_path / "m.mp4"), alpha=True))).alpha
-    assert np.abs(a[:47, :63] - pattern_alpha(0, 63, 47)).mean() < 0.01
+    assert (out.width, out.height, out.num_frames) == (63, 47, 12)
+    assert out.codec == "h264"
+    if kind == "alpha":
+        a = next(iter(video.read_frames(str(tmp_path / "m.mp4"), alpha=True))).alpha
+        assert np.abs(a - pattern_alpha(0, 63, 47)).mean() < 0.01
 
 
 @pytest.mark.parametrize("name,codec", [("a.mp4", "aac"), ("a.mov", "aac"), ("a.mkv", "aac"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import av
@@ -159,7 +159,8 @@ class VideoWriter:
         self._container = av.open(str(self._tmp), "w", format=self.enc.fmt)
         stream = self._container.add_stream(self.enc.codec, rate=like.fps)
         cc = stream.codec_context
-        cc.width, cc.height = self.width + self.width % self._even, self.height + self.height % self._even
+        self.enc = self._exact_size_encoding()
+        cc.width, cc.height = self.width, self.height
         cc.pix_fmt = self.enc.pix_fmt
         cc.time_base = like.time_base
         stream.time_base = like.time_base
@@ -179,9 +180,13 @@ class VideoWriter:
         if self._audio_wanted and like.has_audio and not like.is_folder:
             self._audio = AudioMux(self._container, self.enc.fmt, like.path, start=first.time)
 
-    @property
-    def _even(self) -> int:
-        return 2 if self.enc.pix_fmt in ("yuv420p",) and self.enc.codec == "libx264" else 1
+    def _exact_size_encoding(self) -> Encoding:
+        """H.264 4:2:0 needs even sizes: an odd-size output keeps its exact size with 4:0:0
+        (grey mattes, High profile) or 4:4:4 (colour) instead of being padded."""
+        odd = self.width % 2 or self.height % 2
+        if not (odd and self.enc.codec == "libx264" and self.enc.pix_fmt == "yuv420p"):
+            return self.enc
+        return replace(self.enc, pix_fmt="gray" if self.kind == "alpha" else "yuv444p")
 
     def _tag_colour(self, cc) -> None:
         """Copy primaries / transfer / matrix / range to yuv outputs (full range for mattes)."""
@@ -203,8 +208,6 @@ class VideoWriter:
         else:
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
         cc = self._stream.codec_context
-        if (cc.width, cc.height) != (vf.width, vf.height):
-            vf = self._pad(vf, cc.width, cc.height)
         kw = {}
         if self.enc.pix_fmt.startswith("yuv"):
             kw = {"dst_color_range": cc.color_range or 1}
@@ -216,13 +219,6 @@ class VideoWriter:
         if self._audio is not None:
             self._audio.advance(frame.time)
         self._container.mux(self._stream.encode(vf))
-
-    @staticmethod
-    def _pad(vf: av.VideoFrame, width: int, height: int) -> av.VideoFrame:
-        """Pad to an even size for H.264 4:2:0 by repeating the last row / column."""
-        arr = vf.to_ndarray()
-        pad = ((0, height - arr.shape[0]), (0, width - arr.shape[1])) + ((0, 0),) * (arr.ndim - 2)
-        return av.VideoFrame.from_ndarray(np.pad(arr, pad, mode="edge"), format=vf.format.name)
 
     # -- finishing ----------------------------------------------------------------------
     def close(self) -> None:
