@@ -1,5 +1,6 @@
 """VideoWriter: every alpha format round trips, timing and audio kept, atomic on failure."""
 import os
+import warnings
 from fractions import Fraction
 
 import av
@@ -149,3 +150,20 @@ def test_estimated_foreground_beats_raw_at_edges():
     raw_err, est_err = np.abs(raw - truth)[edge].mean(), np.abs(est - truth)[edge].mean()
     assert est_err < 0.3 * raw_err
     assert np.abs(estimate_foreground(image, alpha) - fg)[edge].mean() < 0.05
+
+
+@pytest.mark.parametrize("name,kind", [("late.mkv", "alpha"), ("late.webm", "rgba"), ("late.mov", "rgba"),
+                                       ("late.mp4", "alpha")])
+def test_output_starting_late_reads_back_without_loss_warning(tmp_path, name, kind):
+    """A range output (tdm-video --start) keeps the source pts, so it starts at a non-zero
+    time; reading it back must not report frames as lost."""
+    src = make_clip(str(tmp_path / "src.mp4"), frames=12)
+    info = video.probe(src)
+    out = str(tmp_path / name)
+    with video.VideoWriter(out, kind, like=info) as w:
+        for f in video.read_frames(src, start=3):
+            w.write(f, pattern_alpha(f.index, info.width, info.height))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        back = list(video.read_frames(out))
+    assert len(back) == 9 and back[0].time > 0

@@ -175,15 +175,15 @@ def _header_frames(stream, container, pts: list, tb: Fraction, rate: Fraction) -
     last packet); 0 when it says nothing."""
     if stream.frames:
         return int(stream.frames)
-    if stream.duration and stream.time_base:
-        end = stream.duration * Fraction(stream.time_base)
-    elif container.duration:
+    if stream.duration and stream.time_base:  # both measured from the stream's first pts
+        end = (stream.duration + (stream.start_time or 0)) * Fraction(stream.time_base)
+    elif container.duration:  # Matroska/WebM store the segment's end time, from 0
         end = Fraction(container.duration, 1_000_000)
     else:
         return 0
     if not pts or pts[-1] is None:
         return 0
-    last_end = (pts[-1] - (stream.start_time or 0)) * tb + 1 / rate
+    last_end = pts[-1] * tb + 1 / rate
     missing = int((end - last_end) * rate)
     return len(pts) + missing if missing > 1 else 0
 
