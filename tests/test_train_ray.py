@@ -3,12 +3,12 @@ the loss curve (all five distillation terms) of one worker with the same global 
 1 rank x 2 accumulation steps x 2 here): same samples per micro-batch, same BatchNorm
 statistics, gradients averaged the same way."""
 import json
-import os
 
 import pytest
 import torch
 
 from pipelines.train import main
+from pipelines_fixtures import ensure_ray
 
 ARGS = ["--preset", "tiny", "--stage", "transparency", "--data", "synthetic:length=10,max_objects=2",
         "--max-steps", "3", "--batch-size", "4", "--lr", "1e-3", "--val-size", "2",
@@ -17,13 +17,8 @@ ARGS = ["--preset", "tiny", "--stage", "transparency", "--data", "synthetic:leng
 
 @pytest.fixture
 def ray_local():
-    import ray
-
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    ray.init(address="local", num_cpus=2, include_dashboard=False,
-             object_store_memory=150 * 1024 * 1024, log_to_driver=False)
-    yield
-    ray.shutdown()
+    """The test process's one local Ray (shared with the pipelines tests)."""
+    ensure_ray()
 
 
 def losses(output) -> list[dict]:
