@@ -23,10 +23,13 @@ def one_thread():
 
 def test_cli_trains_and_writes_pipeline(tmp_path, one_thread):
     out = tmp_path / "run"
-    assert main(BASE + ["--stage", "matting", "--max-steps", "3", "--output", str(out)]) == 0
+    assert main(BASE + ["--stage", "matting", "--max-steps", "3", "--resolution", "128",
+                        "--output", str(out)]) == 0
     rows = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3] and "loss" in rows[0]
     assert (out / "model_index.json").is_file() and (out / "checkpoint.pt").is_file()
+    # the saved pipeline infers at the side it was trained at
+    assert json.loads((out / "model_index.json").read_text())["resolution"] == 128
     assert json.loads((out / "train_config.json").read_text())["stage"] == "matting"
 
 

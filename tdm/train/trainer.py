@@ -25,7 +25,7 @@ from .config import TrainConfig
 from .data import collate, to_device
 from .sampling import MicroBatchSampler, micro_batch_size
 from .schedule import build_optimizer
-from .setup import DataOpener, build_stage, open_data
+from .setup import DataOpener, build_stage, open_data, processing_side
 from .validation import validate
 
 METRICS_NAME = "metrics.jsonl"
@@ -202,7 +202,9 @@ class Trainer:
                 self.save()
         bar.close()
         if self.rank == 0:
-            self.stage.export().save_pretrained(self.output)
+            pipe = self.stage.export()
+            pipe.register_to_config(resolution=processing_side(self.config))  # infer as trained
+            pipe.save_pretrained(self.output)
         if self.world > 1:
             dist.barrier()
         return self.output
