@@ -5,20 +5,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from pipelines.train import main
 
 BASE = ["--preset", "tiny", "--data", "synthetic:length=8,max_objects=2", "--batch-size", "2",
         "--val-size", "2", "--no-progress"]
-
-
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_cli_trains_and_writes_pipeline(tmp_path, one_thread):

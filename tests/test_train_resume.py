@@ -2,17 +2,8 @@
 import json
 
 import pytest
-import torch
 
 from tdm.train import TrainConfig, Trainer, train
-
-
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 class Crash(Exception):
