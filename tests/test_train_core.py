@@ -58,6 +58,7 @@ def test_sample_order_independent_of_worker_split():
 
 def test_validation_spec_is_held_out():
     assert validation_spec("synthetic:length=5") == "synthetic:length=5"
+    assert validation_spec("synthetic:length=5,seed=3") == "synthetic:length=5"  # own seed
     assert validation_spec("refmatte:/d/R+refcoco:/d/C,split=train+video:/v") == (
         "refmatte:/d/R,split=test+refcoco:/d/C,split=test")
     assert validation_spec("video:/v") is None

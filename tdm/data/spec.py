@@ -21,7 +21,7 @@ from .videos import ReadFrames, VideoMattingDataset
 PRIMARY = ("refmatte", "refcoco")      # alternate on odd / even iterations
 SPECIAL = ("p3m", "am2k", "rm1k")       # one of them after every 4 iterations
 NAMES = ("synthetic", "video") + PRIMARY + SPECIAL
-_INT_KEYS = {"length", "max_objects", "special_every"}
+_INT_KEYS = {"length", "max_objects", "special_every", "seed"}
 
 
 def parse_spec(spec: str) -> list[tuple[str, str | None, dict[str, Any]]]:
@@ -51,7 +51,7 @@ def _open_one(name: str, path: str | None, options: dict[str, Any], size, seed: 
               read_frames: ReadFrames | None, count_frames: Callable[[str], int] | None) -> Dataset:
     split = options.get("split", "train")
     if name == "synthetic":
-        return SyntheticMattingDataset(size, options.get("length", 10000), seed,
+        return SyntheticMattingDataset(size, options.get("length", 10000), options.get("seed", seed),
                                        max_objects=options.get("max_objects", 4), augment=augment)
     if name == "refmatte":
         return open_refmatte(path, size, seed, split, augment, options.get("annotations"))

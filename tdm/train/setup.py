@@ -43,6 +43,7 @@ def validation_spec(spec: str) -> str | None:
             continue
         if name in HAS_TEST_SPLIT:
             options = {**options, "split": "test"}
+        options = {k: v for k, v in options.items() if k != "seed"}  # held out by its own seed
         fields = ([path] if path else []) + [f"{k}={v}" for k, v in options.items()]
         parts.append(name + (":" + ",".join(fields) if fields else ""))
     return "+".join(parts) or None
