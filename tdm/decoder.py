@@ -9,6 +9,8 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
+ALPHA_EPS = 1e-4  # keeps logit(alpha) finite for the residual form
+
 
 def conv_bn_relu(in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:
     """Conv(kernel, stride, 'same' padding, no bias) + BatchNorm + ReLU."""
@@ -27,6 +29,11 @@ class DetailDecoder(ModelMixin, ConfigMixin):
     The student's 1/8 features pass one Conv-BN-ReLU alignment, are concatenated with the
     1/8 detail features, then three fusion stages (x2 bilinear up, concat skip, Conv3x3+BN+ReLU)
     reach full resolution; head Conv3x3 -> BN -> ReLU -> Conv1x1 -> sigmoid.
+
+    ``residual=True`` (default) makes the head predict a logit correction of the upsampled
+    coarse alpha, alpha = sigmoid(logit(up(alpha_lr)) + head), with the last conv starting
+    at zero: an untrained decoder returns up(alpha_lr), so training refines a sane matte
+    instead of starting from 0.5 everywhere. ``residual=False`` is ViTMatte's direct form.
     """
 
     @register_to_config
@@ -38,6 +45,7 @@ class DetailDecoder(ModelMixin, ConfigMixin):
         fusion_channels: Sequence[int] = (128, 64, 32),
         head_channels: int = 16,
         in_channels: int = 5,
+        residual: bool = True,
     ):
         super().__init__()
         if len(stream_channels) != 3 or len(fusion_channels) != 3:
@@ -58,6 +66,9 @@ class DetailDecoder(ModelMixin, ConfigMixin):
             nn.ReLU(inplace=True),
             nn.Conv2d(head_channels, 1, 1),
         )
+        if residual:
+            nn.init.zeros_(self.head[-1].weight)
+            nn.init.zeros_(self.head[-1].bias)
 
     def forward(
         self,
@@ -84,4 +95,7 @@ class DetailDecoder(ModelMixin, ConfigMixin):
         for block, skip in zip(self.fusion, details[2::-1]):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = block(torch.cat([x, skip], dim=1))
-        return torch.sigmoid(self.head(x))
+        logits = self.head(x)
+        if self.config.residual:
+            logits = logits + torch.logit(alpha_up.clamp(ALPHA_EPS, 1 - ALPHA_EPS))
+        return torch.sigmoid(logits)

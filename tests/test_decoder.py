@@ -35,14 +35,32 @@ def test_output_shape_and_range():
     assert alpha.min() >= 0 and alpha.max() <= 1
 
 
-def test_every_parameter_gets_a_gradient():
-    dec = DetailDecoder(**TINY)
+def _as_if_trained(dec: DetailDecoder) -> DetailDecoder:
+    """The residual form starts with a zero last conv; give it weights, as training would."""
+    with torch.no_grad():
+        dec.head[-1].weight.normal_(0, 0.5)
+    return dec
+
+
+def test_untrained_residual_decoder_returns_the_upsampled_coarse_alpha():
+    dec = DetailDecoder(**TINY).eval()
+    image, alpha_lr, conf, feats = _inputs()
+    with torch.no_grad():
+        alpha = dec(image, alpha_lr, conf, feats)
+    up = torch.nn.functional.interpolate(alpha_lr, size=(32, 48), mode="bilinear", align_corners=False)
+    assert torch.allclose(alpha, up.clamp(1e-4, 1 - 1e-4), atol=1e-5)
+
+
+@pytest.mark.parametrize("residual", [True, False])
+def test_every_parameter_gets_a_gradient(residual):
+    dec = _as_if_trained(DetailDecoder(**TINY, residual=residual))
     dec(*_inputs()).mean().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in dec.parameters())
 
 
-def test_confidence_and_features_change_the_output():
-    dec = DetailDecoder(**TINY).eval()
+@pytest.mark.parametrize("residual", [True, False])
+def test_confidence_and_features_change_the_output(residual):
+    dec = _as_if_trained(DetailDecoder(**TINY, residual=residual)).eval()
     image, alpha_lr, conf, feats = _inputs()
     with torch.no_grad():
         base = dec(image, alpha_lr, conf, feats)
