@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from tdm.config import Preset
+from tdm.decoder import DetailDecoder
 from tdm.losses import laplacian_loss
 from tdm.model import run_student
 
@@ -35,11 +36,13 @@ class FrozenStudentStage(Stage):
 
 
 class MattingStage(FrozenStudentStage):
-    """Trains ``decoder``."""
+    """Trains ``decoder`` from scratch (its weights in the --init folder were never trained:
+    stages 1-2 leave it at build time's random draw)."""
 
     name = "matting"
 
     def __init__(self, pipe: Any, preset: Preset, side: int):
+        pipe.register_modules(decoder=DetailDecoder.from_config(pipe.decoder.config))
         super().__init__(pipe, preset)
         self.set_trainable(decoder=self.decoder)
 
