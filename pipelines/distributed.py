@@ -119,6 +119,7 @@ class WorkerPool:
         self._args = (model, "cuda" if self.use_gpu else "cpu", dtype, threads)
         self.replacements_left = 2 * self.size
         self.chunks_retried = 0
+        self.workers_lost = 0  # actors that died, while starting or while working
         self.actors: list = []
         self.starting: dict = {}
         for _ in range(self.size):
@@ -132,6 +133,7 @@ class WorkerPool:
         """Forget a dead actor and start a replacement while the budget lasts."""
         if actor in self.actors:
             self.actors.remove(actor)
+            self.workers_lost += 1
             with contextlib.suppress(Exception):
                 ray.kill(actor)
             if self.replacements_left > 0:

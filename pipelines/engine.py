@@ -60,7 +60,7 @@ class Engine:
                 run_local(job, FrameMatter(self.pipe, job.prompts, opts.resolution), bar)
                 peak = int(torch.cuda.max_memory_allocated() // 2 ** 20) if cuda else None
             else:
-                retried = self.pool.chunks_retried
+                retried, lost = self.pool.chunks_retried, self.pool.workers_lost
                 run_ray(job, self.pool, bar)
                 peak = self.pool.peak_memory_mb()
         result = summary(bar, input=job.input, outputs=[str(s.path) for s in job.specs],
@@ -70,6 +70,7 @@ class Engine:
         if self.pool is not None:
             result["workers"] = self.pool.size
             result["chunks_retried"] = self.pool.chunks_retried - retried
+            result["workers_lost"] = self.pool.workers_lost - lost
         if peak is not None:
             result["peak_gpu_memory_mb"] = peak
         return result
