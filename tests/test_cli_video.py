@@ -80,9 +80,8 @@ def test_user_errors_are_one_line_and_leave_nothing(args, needle, tmp_path, clip
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_without_cuda_is_a_clear_error(tmp_path, clip_path, model_dir, capsys):  # noqa: F811
-    if torch.cuda.is_available():
-        pytest.skip("this machine has CUDA")
     code, err = run_cli([clip_path, "-p", "x", "-o", tmp_path / "o.mp4", "--model", model_dir,
                          "--device", "cuda"], capsys)
     assert_one_line_error(code, err, "CUDA is not available")

@@ -58,5 +58,5 @@ def save_checkpoint(directory: str | Path, state: dict[str, Any]) -> Path:
 def load_checkpoint(directory: str | Path, map_location: str | torch.device = "cpu"
                     ) -> dict[str, Any]:
     """Read ``directory/checkpoint.pt`` safely (tensors and plain types only)."""
-    return torch.load(Path(directory) / CHECKPOINT_NAME, map_location=map_location,
-                      weights_only=True)
+    path = Path(directory) / CHECKPOINT_NAME
+    return torch.load(path, map_location=map_location, weights_only=True)
