@@ -24,6 +24,18 @@ class _Failure:
         self.exc = exc
 
 
+def put_while(q: queue.Queue, item, alive: Callable[[], bool]) -> bool:
+    """Put `item` into the bounded queue `q`, waiting while `alive()` holds; False if it
+    stopped holding first (the other side is gone, so the item would never be taken)."""
+    while alive():
+        try:
+            q.put(item, timeout=_POLL_S)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
 def batched(items: Iterable, size: int) -> Iterator[list]:
     """Consecutive lists of `size` items (the last may be shorter)."""
     batch: list = []
@@ -64,13 +76,7 @@ class Prefetch:
             self._put(_Failure(exc))
 
     def _put(self, item) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=_POLL_S)
-                return True
-            except queue.Full:
-                continue
-        return False
+        return put_while(self._queue, item, lambda: not self._stop.is_set())
 
     def __iter__(self) -> Iterator:
         while True:
@@ -120,13 +126,7 @@ class _WriterThread(threading.Thread):
 
     def send(self, item) -> bool:
         """Queue `item`; False when the thread has already ended."""
-        while self.is_alive():
-            try:
-                self.queue.put(item, timeout=_POLL_S)
-                return True
-            except queue.Full:
-                continue
-        return False
+        return put_while(self.queue, item, self.is_alive)
 
     def put(self, item) -> None:
         if not self.send(item):
