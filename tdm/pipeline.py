@@ -41,13 +41,16 @@ class EncodedImages:
     """Images of one size, encoded once and reusable for several prompts.
 
     images: (N, 3, Hp, Wp) in [-1, 1] at processing size, padded; latents: (N, 4, Hp/8,
-    Wp/8); originals: (N, 3, H, W) uint8 inputs; valid: (Hr, Wr) unpadded processing size.
+    Wp/8); originals: (N, 3, H, W) uint8 inputs; valid: (Hr, Wr) unpadded processing size;
+    guide: (N, 3, Ho, Wo) in [-1, 1] at the upsampler's output size, or None when the
+    output is not larger than the processing size (no upsampling).
     """
 
     images: torch.Tensor
     latents: torch.Tensor
     originals: torch.Tensor
     valid: tuple[int, int]
+    guide: torch.Tensor | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -138,7 +141,11 @@ class TDMPipeline(DiffusionPipeline):
         pad = (0, -valid[1] % m, 0, -valid[0] % m)
         x = F.pad(x, pad, mode="replicate").to(dtype)
         latents = self.vae.encode(x).latent_dist.mode() * self.vae.config.scaling_factor
-        return EncodedImages(images=x, latents=latents, originals=originals, valid=valid)
+        target = self.output_size(tuple(originals.shape[-2:]))
+        guide = None
+        if target[0] > valid[0] or target[1] > valid[1]:  # shared by every prompt's upsampling
+            guide = (_resize(originals.float() / 255, target) * 2 - 1).to(self.upsampler.dtype)
+        return EncodedImages(images=x, latents=latents, originals=originals, valid=valid, guide=guide)
 
     def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
         """Size the upsampler works at: the input size, long side capped at max_output_side."""
@@ -156,9 +163,8 @@ class TDMPipeline(DiffusionPipeline):
                              feature.to(self.decoder.dtype))
         alpha = alpha[..., : encoded.valid[0], : encoded.valid[1]]
         target = self.output_size(encoded.size)
-        if target[0] > alpha.shape[-2] or target[1] > alpha.shape[-1]:
-            image = _resize(encoded.originals.float() / 255, target) * 2 - 1
-            alpha = self.upsampler(image.to(self.upsampler.dtype), alpha.to(self.upsampler.dtype))
+        if encoded.guide is not None:
+            alpha = self.upsampler(encoded.guide, alpha.to(self.upsampler.dtype))
         alpha = _resize(alpha.float(), target)
         return _resize(alpha, encoded.size)[:, 0].clamp(0, 1)
 
