@@ -151,8 +151,11 @@ class _SpconvGroup:
         import spconv.pytorch as spconv
 
         self.spconv = spconv
+        # spconv reads the index buffer as a dense (N,3) int32 array: torch's nonzero() may
+        # return it column-major, and .int() keeps those strides, so make it contiguous.
+        indices = active.coords.int().contiguous()
         self.tensor = spconv.SparseConvTensor(
-            torch.empty(active.num, 0, device=active.coords.device), active.coords.int(), list(size), batch
+            torch.empty(active.num, 0, device=indices.device), indices, list(size), batch
         )
 
     def conv(self, feats: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:

@@ -131,3 +131,41 @@ def test_spconv_matches_torch_backend_on_cuda():
         a = up(image, alpha, backend="torch")
         b = up(image, alpha, backend="spconv")
     torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-3)
+
+
+@pytest.fixture
+def spconv_native_on_cpu(monkeypatch):
+    """spconv with its reference ("Native") algorithm runnable on CPU.
+
+    The product never runs spconv on CPU; this lets CI check everything our spconv backend
+    does around the kernels (weight layout, index buffer, shared rulebook, feature order,
+    gradients) against the torch backend. Needs the `spconv-cu120` wheel (test extra).
+    """
+    sp = pytest.importorskip("spconv.pytorch")
+    from spconv.core import ConvAlgo
+    from spconv.pytorch import cppcore, ops
+
+    native = sp.SubMConv2d
+    monkeypatch.setattr(sp, "SubMConv2d", lambda *a, **kw: native(*a, algo=ConvAlgo.Native, **kw))
+    for module in (cppcore, ops):  # CUDA stream lookup, unused by the CPU kernels
+        monkeypatch.setattr(module, "get_current_stream", lambda: 0)
+
+
+@pytest.mark.parametrize("out_size", [(41, 67), (135, 240)])
+def test_spconv_backend_matches_torch_backend_on_cpu(spconv_native_on_cpu, monkeypatch, out_size):
+    up = _random_upsampler(seed=5)
+    g = torch.Generator().manual_seed(7)
+    image = torch.rand(2, 3, *out_size, generator=g) * 2 - 1
+    h, w = (out_size[0] + 3) // 4, (out_size[1] + 3) // 4
+    alpha = torch.cat([_soft_alpha(h, w, seed=2), _soft_alpha(h, w, seed=3).flip(-1)])
+    reference = up(image, alpha, backend="torch")
+    reference.square().sum().backward()
+    expected_grads = [p.grad.clone() for p in up.parameters()]
+    up.zero_grad()
+
+    monkeypatch.setattr(up, "resolve_backend", lambda device, backend=None: "spconv")
+    out = up(image, alpha)
+    out.square().sum().backward()
+    torch.testing.assert_close(out, reference, rtol=1e-4, atol=1e-4)
+    for got, want in zip((p.grad for p in up.parameters()), expected_grads):
+        torch.testing.assert_close(got, want, rtol=1e-3, atol=1e-3)
