@@ -1,18 +1,20 @@
 """Many videos in one run: from several inputs, a glob, a folder of videos or a JSONL manifest.
 
 A video that fails is reported with its reason and the others go on; outputs are
-atomic, so `skip_existing` resumes a run that stopped.
+atomic, so `skip_existing` resumes a run that stopped. On Ray several videos run at
+once (`distributed.RayScheduler`); the summary lists them in batch order all the same.
 """
 from __future__ import annotations
 
 import glob
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from pipelines.engine import Engine, skipped
-from pipelines.job import prepare_job
+from pipelines.job import VideoJob, prepare_job
 from pipelines.options import MatteOptions, UsageError, one_line
 
 VIDEO_EXTS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts")
@@ -103,31 +105,64 @@ def read_manifest(path: str, prompts: list[str], templates: list[str]) -> list[B
 
 def run_batch(items: list[BatchItem], opts: MatteOptions,
               log: Callable[[str], None] = lambda line: None) -> dict:
-    """Matte every item with one loaded model; a failure costs only its own video."""
-    results, failed = [], []
+    """Matte every item with one loaded model; a failure costs only its own video.
+
+    `seconds` and `fps` of the batch are its wall time (model loading excluded) and
+    total frames over it; each video's own are its time from start to finish, which
+    overlap on Ray.
+    """
+    report = BatchReport(items, log)
     with Engine(opts, log) as engine:
-        for item in items:
+        started = time.perf_counter()
+        for index, outcome in engine.run_all(report.jobs(opts)):
+            report.ended(index, outcome)
+        return report.summary(time.perf_counter() - started, engine.totals())
+
+
+class BatchReport:
+    """Each item's outcome (summary, skip or failure), kept in batch order, logged as it comes."""
+
+    def __init__(self, items: list[BatchItem], log: Callable[[str], None]):
+        self.items = items
+        self.log = log
+        self.results: list[dict | None] = [None] * len(items)
+        self.failures: list[dict | None] = [None] * len(items)
+
+    def jobs(self, opts: MatteOptions) -> Iterator[tuple[int, VideoJob]]:
+        """(index, job) of each item to matte, prepared when the engine asks for it;
+        items that fail to prepare or are skipped are recorded here instead."""
+        for index, item in enumerate(self.items):
             try:
                 job = prepare_job(item.input, item.prompts, item.outputs, opts)
-                if opts.skip_existing and job.outputs_exist():
-                    result = skipped(job)
-                else:
-                    result = engine.run(job)
             except Exception as exc:  # reported per video; the batch goes on
-                failed.append({"input": item.input, "error": one_line(exc)})
-                log(f"failed: {item.input}: {one_line(exc)}")
+                self.ended(index, exc)
                 continue
-            results.append(result)
-            log(("skipped: " if result.get("skipped") else "done: ") + item.input)
-    frames = sum(r["frames"] for r in results)
-    seconds = sum(r["seconds"] for r in results)
-    return {
-        "frames": frames, "seconds": round(seconds, 3),
-        "fps": round(frames / seconds, 3) if seconds > 0 else 0.0,
-        "outputs": [o for r in results if not r.get("skipped") for o in r["outputs"]],
-        "succeeded": [r["input"] for r in results if not r.get("skipped")],
-        "skipped": [r["input"] for r in results if r.get("skipped")],
-        "failed": failed,
-        "videos": results,
-    }
+            if opts.skip_existing and job.outputs_exist():
+                self.ended(index, skipped(job))
+            else:
+                yield index, job
 
+    def ended(self, index: int, outcome: dict | Exception) -> None:
+        item = self.items[index]
+        if isinstance(outcome, Exception):
+            self.failures[index] = {"input": item.input, "error": one_line(outcome)}
+            self.log(f"failed: {item.input}: {one_line(outcome)}")
+        else:
+            self.results[index] = outcome
+            self.log(("skipped: " if outcome.get("skipped") else "done: ") + item.input)
+
+    def summary(self, seconds: float, totals: dict) -> dict:
+        results = [r for r in self.results if r is not None]
+        frames = sum(r["frames"] for r in results)
+        if totals:  # Ray: retried chunks are summed over videos, lost actors the pool's
+            totals = {**totals, "chunks_retried": sum(r.get("chunks_retried", 0) for r in results)}
+        return {
+            "frames": frames, "seconds": round(seconds, 3),
+            "fps": round(frames / seconds, 3) if seconds > 0 else 0.0,
+            "outputs": [o for r in results if not r.get("skipped") for o in r["outputs"]],
+            "succeeded": [r["input"] for r in results if not r.get("skipped")],
+            "skipped": [r["input"] for r in results if r.get("skipped")],
+            "failed": [f for f in self.failures if f is not None],
+            "videos": results,
+            **totals,
+        }

@@ -1,10 +1,14 @@
-"""Ray executor: model actors (one per GPU, or N CPU actors), a chunk plan, ordered assembly.
+"""Ray executor: model actors (one per GPU, or N CPU actors), chunk plans, ordered assembly.
 
-The driver keeps `IN_FLIGHT_PER_ACTOR` chunks queued on each actor with `ray.wait`,
-resubmits a chunk whose actor died to a surviving or replacement actor, and hands the
-alphas, in frame order, to the same writer threads the local executor uses. The driver
-decodes the source again for the writers (they need its pixels and pts); only uint16
-alphas travel back from the actors.
+`RayScheduler` runs the videos of a batch (or one video: the same code) on one
+`WorkerPool`. It keeps `IN_FLIGHT_PER_ACTOR` chunks queued on every actor and, while the
+open videos have no chunk left for a free slot, opens the next video, up to
+`max_open_videos`. Each open video (`VideoRun`) decodes its source again on the driver
+(the writers need its pixels and pts) and hands its alphas, in frame order, to the same
+writer threads the local executor uses; only uint16 alphas travel back from the actors.
+A chunk whose actor died is re-run on a surviving or replacement actor; anything else
+(a worker's exception, an inconsistent decode, a chunk failing MAX_CHUNK_ATTEMPTS times)
+fails only its own video, whose outputs are discarded.
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import bisect
 import contextlib
 import logging
 from collections import Counter
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 import ray
@@ -21,13 +25,18 @@ from ray.exceptions import ObjectLostError, RayActorError, RayTaskError
 import video
 from pipelines.job import Chunk, VideoJob
 from pipelines.options import UsageError, one_line
-from pipelines.progress import Progress
+from pipelines.progress import job_progress
 from pipelines.streams import Prefetch, Sink
 
 IN_FLIGHT_PER_ACTOR = 2
 MAX_CHUNK_ATTEMPTS = 3
 CPUS_PER_WORKER_DEFAULT = 4
 READ_AHEAD_FRAMES = 8
+# Videos open at once on the driver (each: a reader, writers, chunks held for ordering);
+# 1 runs them one after another.
+MAX_OPEN_VIDEOS = 8
+
+ChunkResult = tuple[np.ndarray, np.ndarray, int | None]  # indices, alphas, peak GPU MiB
 
 
 @ray.remote
@@ -50,8 +59,9 @@ class MatteWorker:
         return str(self.device)
 
     def matte_chunk(self, path: str, start: int, stop: int, prompts: tuple[str, ...],
-                    resolution: int | None, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-        """Frames start..stop of `path` -> (frame indices (N,), alphas (P,N,H,W) uint16)."""
+                    resolution: int | None, batch_size: int) -> ChunkResult:
+        """Frames start..stop of `path` -> (frame indices (N,), alphas (P,N,H,W) uint16,
+        this actor's peak GPU memory in MiB so far or None on CPU)."""
         from pipelines.model import FrameMatter
         from pipelines.streams import batched
 
@@ -64,9 +74,11 @@ class MatteWorker:
             for batch in reader:
                 indices.extend(f.index for f in batch)
                 alphas.append(matter(np.stack([f.rgb for f in batch])))
-        return np.asarray(indices), np.concatenate(alphas, axis=1)
+        if not alphas:
+            raise video.VideoError(f"{path}: frames {start}:{stop} could not be decoded")
+        return np.asarray(indices), np.concatenate(alphas, axis=1), self._peak_memory_mb()
 
-    def peak_memory_mb(self) -> int | None:
+    def _peak_memory_mb(self) -> int | None:
         import torch
 
         if self.device.type != "cuda":
@@ -118,7 +130,6 @@ class WorkerPool:
         self.threads = threads
         self._args = (model, "cuda" if self.use_gpu else "cpu", dtype, threads)
         self.replacements_left = 2 * self.size
-        self.chunks_retried = 0
         self.workers_lost = 0  # actors that died, while starting or while working
         self.actors: list = []
         self.starting: dict = {}
@@ -153,9 +164,22 @@ class WorkerPool:
             return
         self.actors.append(actor)
 
-    def peak_memory_mb(self) -> int | None:
-        values = [v for v in ray.get([a.peak_memory_mb.remote() for a in self.actors]) if v]
-        return max(values) if values else None
+    def wait_started(self) -> None:
+        """Block until no actor is starting any more (each joined the pool or was lost)."""
+        while self.starting:
+            [ref], _ = ray.wait(list(self.starting), num_returns=1)
+            self.started(ref)
+
+    @property
+    def slots(self) -> int:
+        """Chunks the pool keeps queued when every actor is up."""
+        return IN_FLIGHT_PER_ACTOR * self.size
+
+    def submit(self, actor, job: VideoJob, chunk: Chunk) -> ray.ObjectRef:
+        """Queue one chunk of `job` on `actor`; the ref gives its `ChunkResult`."""
+        opts = job.options
+        return actor.matte_chunk.remote(job.input, chunk.start, chunk.stop, tuple(job.prompts),
+                                        opts.resolution, opts.batch_size)
 
     def shutdown(self) -> None:
         for actor in self.actors + list(self.starting.values()):
@@ -163,66 +187,213 @@ class WorkerPool:
                 ray.kill(actor)
         self.actors, self.starting = [], {}
 
-    def ordered(self, job: VideoJob) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """(indices, alphas) of every chunk of `job`, in order, whatever finishes first."""
-        chunks = job.chunks()
-        pending: list[Chunk] = list(chunks)
-        inflight: dict = {}
-        load: Counter = Counter()
-        attempts: Counter = Counter()
-        done: dict[int, tuple] = {}
-        next_index = 0
-        args = (job.input, tuple(job.prompts), job.options.resolution, job.options.batch_size)
+
+def max_open_videos(pool: WorkerPool) -> int:
+    """Videos open at once: enough for one-chunk videos to fill every slot, at most
+    MAX_OPEN_VIDEOS (bounds the driver's threads, open files and held chunks)."""
+    return max(1, min(MAX_OPEN_VIDEOS, pool.slots))
+
+
+class VideoRun:
+    """One video open on the driver: its chunk plan, chunks done out of order, its reader
+    and writers. Chunks are handed out in order; alphas reach the writers in frame order.
+
+    Once `finish` ran: `error` (None on success), `chunks_retried` (its chunks re-run after
+    an actor died), `workers_lost` (actors lost while it was open) and
+    `peak_gpu_memory_mb` (the peak its actors reported with its chunks; None on CPU).
+    """
+
+    def __init__(self, key: object, job: VideoJob, workers_lost: int):
+        """Open `job`'s writers and driver-side reader; `workers_lost` is the pool's count now."""
+        self.key, self.job = key, job
+        self.chunks = job.chunks()
+        self.pending: list[Chunk] = list(self.chunks)
+        self.done: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.next_index = 0
+        self.attempts: Counter = Counter()
+        self.chunks_retried = 0
+        self.workers_lost = 0
+        self.peak_gpu_memory_mb: int | None = None  # the largest its actors reported
+        self._lost_at_open = workers_lost
+        self.error: BaseException | None = None
+        self.closed = False
+        self.progress = job_progress(job)
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(self.progress)
+            self._sink = stack.enter_context(Sink(job.specs, job.open_writer))
+            source = stack.enter_context(Prefetch(
+                lambda: video.read_frames(job.input, job.start, job.stop), READ_AHEAD_FRAMES))
+            self._frames = iter(source)
+            self._stack = stack.pop_all()
+
+    def has_chunk(self, window: int) -> bool:
+        """A chunk waits to run within `window` chunks of the first one not yet written."""
+        return bool(self.pending) and self.pending[0].index < self.next_index + window
+
+    def take_chunk(self) -> Chunk:
+        return self.pending.pop(0)
+
+    def retry(self, chunk: Chunk, exc: Exception) -> None:
+        """Queue again a chunk whose actor died; raise once it failed MAX_CHUNK_ATTEMPTS times."""
+        self.attempts[chunk.index] += 1
+        if self.attempts[chunk.index] >= MAX_CHUNK_ATTEMPTS:
+            raise RuntimeError(f"{self.job.input}: chunk {chunk.start}:{chunk.stop} failed "
+                               f"{self.attempts[chunk.index]} times: {one_line(exc)}")
+        self.chunks_retried += 1
+        bisect.insort(self.pending, chunk, key=lambda c: c.index)
+
+    def accept(self, chunk: Chunk, result: ChunkResult) -> None:
+        """Keep a chunk's alphas; write every chunk that is now next in order."""
+        indices, alphas, peak = result
+        if peak is not None:
+            self.peak_gpu_memory_mb = max(peak, self.peak_gpu_memory_mb or 0)
+        self.done[chunk.index] = indices, alphas
+        while self.next_index in self.done:
+            self._write(*self.done.pop(self.next_index))
+            self.next_index += 1
+
+    def _write(self, indices: np.ndarray, alphas: np.ndarray) -> None:
+        for i, index in enumerate(indices):
+            frame = next(self._frames, None)
+            if frame is None or frame.index != index:
+                got = "no frame" if frame is None else f"frame {frame.index}"
+                raise RuntimeError(f"{self.job.input}: {got} decoded on the driver, {index} on "
+                                   "a worker; the file decodes inconsistently")
+            self._sink.put(frame, alphas[:, i])
+        self.progress.update(len(indices))
+
+    @property
+    def complete(self) -> bool:
+        return self.next_index == len(self.chunks)
+
+    def finish(self, error: BaseException | None, workers_lost: int) -> None:
+        """Close the outputs: renamed into place, or discarded when `error` is given."""
+        self.closed = True
+        self.done.clear()
+        self.workers_lost = workers_lost - self._lost_at_open
         try:
-            while next_index < len(chunks):
-                window = next_index + IN_FLIGHT_PER_ACTOR * max(1, len(self.actors))
-                for actor in list(self.actors):
-                    while load[actor] < IN_FLIGHT_PER_ACTOR and pending and pending[0].index < window:
-                        chunk = pending.pop(0)
-                        ref = actor.matte_chunk.remote(args[0], chunk.start, chunk.stop, *args[1:])
-                        inflight[ref] = (chunk, actor)
-                        load[actor] += 1
-                if not inflight and not self.starting:
-                    raise RuntimeError("every Ray worker died; no worker left to run the video")
-                [ref], _ = ray.wait(list(inflight) + list(self.starting), num_returns=1)
-                if ref in self.starting:
-                    self.started(ref)
-                    continue
-                chunk, actor = inflight.pop(ref)
-                load[actor] -= 1
-                try:
-                    done[chunk.index] = ray.get(ref)
-                except (RayActorError, ObjectLostError) as exc:  # a dead actor or node
-                    attempts[chunk.index] += 1
-                    if attempts[chunk.index] >= MAX_CHUNK_ATTEMPTS:
-                        raise RuntimeError(f"chunk {chunk.start}:{chunk.stop} failed "
-                                           f"{attempts[chunk.index]} times: {one_line(exc)}") from None
-                    if isinstance(exc, RayActorError):
-                        self.lost(actor)
-                    self.chunks_retried += 1
-                    bisect.insort(pending, chunk, key=lambda c: c.index)
-                except RayTaskError as exc:
-                    raise exc.cause from None
-                while next_index in done:
-                    yield done.pop(next_index)
-                    next_index += 1
+            if error is None:
+                self._stack.close()
+            else:
+                self._stack.__exit__(type(error), error, error.__traceback__)
+        except Exception as exc:  # a writer failed while finishing its file
+            error = exc
+        self.error = error
+
+
+class RayScheduler:
+    """Runs (key, job) pairs on a WorkerPool, several videos at once; see the module doc.
+
+    `jobs` is read lazily: the next job is taken only when a video is to be opened.
+    """
+
+    def __init__(self, pool: WorkerPool, jobs: Iterable[tuple[object, VideoJob]]):
+        self.pool = pool
+        self._jobs = iter(jobs)
+        self._open: list[VideoRun] = []
+        self._inflight: dict[ray.ObjectRef, tuple[VideoRun, Chunk, object]] = {}
+        self._load: Counter = Counter()
+
+    def run(self) -> Iterator[VideoRun]:
+        """Every video, as it finishes (`error` set when it failed)."""
+        try:
+            while True:
+                self._fill()
+                if not self._open:
+                    return
+                yield from self._step()
         finally:
-            for ref in inflight:
+            self._stop()
+
+    def _fill(self) -> None:
+        """Give free actor slots chunks; open the next video while slots stay free."""
+        self._submit()
+        while len(self._open) < max_open_videos(self.pool) and (
+                not self._open or self._free_actor() is not None):
+            item = next(self._jobs, None)
+            if item is None:
+                return
+            self._open.append(VideoRun(*item, self.pool.workers_lost))
+            self._submit()
+
+    def _free_actor(self):
+        """The least loaded actor if it has a free slot, else None."""
+        actor = min(self.pool.actors, key=self._load.__getitem__, default=None)
+        return actor if actor is not None and self._load[actor] < IN_FLIGHT_PER_ACTOR else None
+
+    def _submit(self) -> None:
+        """Each free slot gets the next chunk of the earliest open video that has one."""
+        window = IN_FLIGHT_PER_ACTOR * max(1, len(self.pool.actors))
+        while (actor := self._free_actor()) is not None:
+            run = next((r for r in self._open if r.has_chunk(window)), None)
+            if run is None:
+                return
+            chunk = run.take_chunk()
+            self._inflight[self.pool.submit(actor, run.job, chunk)] = (run, chunk, actor)
+            self._load[actor] += 1
+
+    def _step(self) -> list[VideoRun]:
+        """Wait for one chunk (or starting actor) and act on it; the videos that ended."""
+        waiting = list(self._inflight) + list(self.pool.starting)
+        if not waiting:
+            return self._fail_open(RuntimeError("every Ray worker died; no worker left to "
+                                                "run the video"))
+        [ref], _ = ray.wait(waiting, num_returns=1)
+        if ref in self.pool.starting:
+            try:
+                self.pool.started(ref)
+            except RuntimeError as exc:  # no actor could start: nothing can run
+                return self._fail_open(exc)
+            return []
+        run, chunk, actor = self._inflight.pop(ref)
+        self._load[actor] -= 1
+        if run.closed:  # a chunk of a video that already failed
+            return self._discard(ref, actor)
+        try:
+            self._collect(ref, run, chunk, actor)
+        except Exception as exc:  # costs this video only
+            return [self._close(run, exc)]
+        return [self._close(run)] if run.complete else []
+
+    def _collect(self, ref: ray.ObjectRef, run: VideoRun, chunk: Chunk, actor) -> None:
+        """Give a chunk's alphas to its video, or queue the chunk again if its actor died."""
+        try:
+            result = ray.get(ref)
+        except (RayActorError, ObjectLostError) as exc:  # a dead actor or node
+            if isinstance(exc, RayActorError):
+                self.pool.lost(actor)
+            run.retry(chunk, exc)
+            return
+        except RayTaskError as exc:  # the worker's own error, e.g. a bad file
+            raise exc.cause from None
+        run.accept(chunk, result)
+
+    def _discard(self, ref: ray.ObjectRef, actor) -> list[VideoRun]:
+        """Drop a chunk whose video already ended; note its actor's death, if it died."""
+        try:
+            ray.get(ref)
+        except RayActorError:
+            self.pool.lost(actor)
+        except Exception:  # cancelled, or the error that already failed its video
+            pass
+        return []
+
+    def _close(self, run: VideoRun, error: BaseException | None = None) -> VideoRun:
+        """Take `run` off the open list, cancel its queued chunks, finish its outputs."""
+        self._open.remove(run)
+        for ref, (owner, _, _) in self._inflight.items():
+            if owner is run:
                 with contextlib.suppress(Exception):
                     ray.cancel(ref)
+        run.finish(error, self.pool.workers_lost)
+        return run
 
+    def _fail_open(self, error: BaseException) -> list[VideoRun]:
+        return [self._close(run, error) for run in list(self._open)]
 
-def run_ray(job: VideoJob, pool: WorkerPool, progress: Progress) -> None:
-    """Matte `job` on the pool's actors; write every output in frame order on the driver."""
-    with Sink(job.specs, job.open_writer) as sink, \
-            Prefetch(lambda: video.read_frames(job.input, job.start, job.stop),
-                     READ_AHEAD_FRAMES) as source:
-        frames = iter(source)
-        for indices, alphas in pool.ordered(job):
-            for i, index in enumerate(indices):
-                frame = next(frames)
-                if frame.index != index:
-                    raise RuntimeError(f"{job.input}: frame {frame.index} decoded on the driver, "
-                                       f"{index} on a worker; the file decodes inconsistently")
-                sink.put(frame, alphas[:, i])
-            progress.update(len(indices))
+    def _stop(self) -> None:
+        """On an early exit (an error, Ctrl-C): cancel every chunk, discard open outputs."""
+        for ref in self._inflight:
+            with contextlib.suppress(Exception):
+                ray.cancel(ref)
+        self._fail_open(RuntimeError("stopped before the video was finished"))

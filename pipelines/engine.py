@@ -2,18 +2,19 @@
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator, TypeVar
 
 import torch
 
-from pipelines.distributed import WorkerPool, ray_session, run_ray
+from pipelines.distributed import RayScheduler, VideoRun, WorkerPool, ray_session
 from pipelines.job import VideoJob, prepare_job
 from pipelines.local import run_local
 from pipelines.model import (FrameMatter, load_pipeline, model_source, resolve_device,
                              resolve_dtype)
 from pipelines.options import MatteOptions
-from pipelines.progress import Progress, summary
+from pipelines.progress import Progress, job_progress, summary
+
+Key = TypeVar("Key")
 
 
 class Engine:
@@ -50,30 +51,57 @@ class Engine:
             raise
 
     def run(self, job: VideoJob) -> dict:
-        """Matte one prepared job; returns its summary."""
-        opts = job.options
-        cuda = self.pool is None and self.device.startswith("cuda")
-        if cuda:
-            torch.cuda.reset_peak_memory_stats()
-        with Progress(job.frames, Path(job.input).name, opts.quiet, opts.progress) as bar:
-            if self.pool is None:
-                run_local(job, FrameMatter(self.pipe, job.prompts, opts.resolution), bar)
-                peak = int(torch.cuda.max_memory_allocated() // 2 ** 20) if cuda else None
-            else:
-                retried, lost = self.pool.chunks_retried, self.pool.workers_lost
-                run_ray(job, self.pool, bar)
-                peak = self.pool.peak_memory_mb()
-        result = summary(bar, input=job.input, outputs=[str(s.path) for s in job.specs],
-                         prompts=job.prompts, device=self.device, dtype=opts.dtype,
-                         executor="local" if self.pool is None else "ray",
-                         threads=torch.get_num_threads() if self.pool is None else self.pool.threads)
-        if self.pool is not None:
-            result["workers"] = self.pool.size
-            result["chunks_retried"] = self.pool.chunks_retried - retried
-            result["workers_lost"] = self.pool.workers_lost - lost
-        if peak is not None:
-            result["peak_gpu_memory_mb"] = peak
-        return result
+        """Matte one prepared job; returns its summary, raises what failed it."""
+        [(_, outcome)] = self.run_all([(None, job)])
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def run_all(self, jobs: Iterable[tuple[Key, VideoJob]]
+                ) -> Iterator[tuple[Key, dict | Exception]]:
+        """Matte every (key, job), taking the next job only when it is to start; yields
+        (key, summary) or (key, the exception that failed it) as each video ends.
+
+        In this process videos run one after another; on Ray several run at once (see
+        `distributed.RayScheduler`), so they may end in another order.
+        """
+        if self.pool is None:
+            for key, job in jobs:
+                yield key, self._run_local(job)
+            return
+        for run in RayScheduler(self.pool, jobs).run():
+            yield run.key, run.error or self._ray_summary(run)
+
+    def totals(self) -> dict:
+        """Executor-wide facts for a batch summary (Ray: `workers`, `workers_lost`)."""
+        if self.pool is None:
+            return {}
+        return {"workers": self.pool.size, "workers_lost": self.pool.workers_lost}
+
+    def _run_local(self, job: VideoJob) -> dict | Exception:
+        cuda = self.device.startswith("cuda")
+        try:
+            if cuda:
+                torch.cuda.reset_peak_memory_stats()
+            with job_progress(job) as bar:
+                run_local(job, FrameMatter(self.pipe, job.prompts, job.options.resolution), bar)
+        except Exception as exc:  # reported by the caller: raised for one video, listed in a batch
+            return exc
+        peak = int(torch.cuda.max_memory_allocated() // 2 ** 20) if cuda else None
+        return self._summary(job, bar, threads=torch.get_num_threads(), peak_gpu_memory_mb=peak)
+
+    def _ray_summary(self, run: VideoRun) -> dict:
+        return self._summary(run.job, run.progress, threads=self.pool.threads,
+                             workers=self.pool.size, chunks_retried=run.chunks_retried,
+                             workers_lost=run.workers_lost,
+                             peak_gpu_memory_mb=run.peak_gpu_memory_mb)
+
+    def _summary(self, job: VideoJob, bar: Progress, **facts) -> dict:
+        """A video's summary; facts that are None (no GPU memory figure) are left out."""
+        return summary(bar, input=job.input, outputs=[str(s.path) for s in job.specs],
+                       prompts=job.prompts, device=self.device, dtype=job.options.dtype,
+                       executor="local" if self.pool is None else "ray",
+                       **{k: v for k, v in facts.items() if v is not None})
 
     def close(self) -> None:
         self._stack.close()

@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from tqdm import tqdm
+
+if TYPE_CHECKING:
+    from pipelines.job import VideoJob
 
 
 class Progress:
@@ -37,6 +41,12 @@ class Progress:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def job_progress(job: VideoJob) -> Progress:
+    """The bar of one video (named after its file; tqdm stacks those open at once)."""
+    opts = job.options
+    return Progress(job.frames, Path(job.input).name, opts.quiet, opts.progress)
 
 
 def summary(progress: Progress, **facts) -> dict:

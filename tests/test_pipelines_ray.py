@@ -1,13 +1,20 @@
-"""Ray executor on a local instance: same output as local; batch with a corrupt input; resume."""
+"""Ray executor on a local instance: same output as local; batch with a corrupt input; resume;
+several videos at once, each written as if alone."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 import pipelines
+from pipelines import distributed
+from pipelines.batch import collect, run_batch
 from pipelines.cli import video_main
+from pipelines.options import MatteOptions
+from video.synth import pattern
 from pipelines_fixtures import (CLIP_FRAMES, FAST, alpha_of, clip, clip_path, leftovers,  # noqa: F401
                                 model_dir, ray_local, times_of)
 
@@ -73,3 +80,78 @@ def test_manifest_gives_each_video_its_prompts_and_output(ray_local, tmp_path, m
     assert video_main(argv) == 0
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".mkv", ".mp4") and p.stem != "x") \
         == ["hat.mp4", "x.a-cat.mkv", "x.a-dog.mkv"]
+
+
+def record_chunks(monkeypatch) -> list[tuple[str, str, int]]:
+    """Driver-side log of ("sent" | "back", video stem, chunk index), as the scheduler acts."""
+    events: list[tuple[str, str, int]] = []
+    submit, accept = distributed.WorkerPool.submit, distributed.VideoRun.accept
+
+    def sent(pool, actor, job, chunk):
+        events.append(("sent", Path(job.input).stem, chunk.index))
+        return submit(pool, actor, job, chunk)
+
+    def back(run, chunk, result):
+        events.append(("back", Path(run.job.input).stem, chunk.index))
+        return accept(run, chunk, result)
+
+    monkeypatch.setattr(distributed.WorkerPool, "submit", sent)
+    monkeypatch.setattr(distributed.VideoRun, "accept", back)
+    return events
+
+
+def most_videos_in_flight(events: list[tuple[str, str, int]]) -> int:
+    in_flight: set[tuple[str, int]] = set()
+    most = 0
+    for kind, stem, index in events:
+        (in_flight.add if kind == "sent" else in_flight.discard)((stem, index))
+        most = max(most, len({s for s, _ in in_flight}))
+    return most
+
+
+def test_batch_overlaps_videos_and_writes_each_as_alone(ray_local, tmp_path, model_dir,  # noqa: F811
+                                                        monkeypatch):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for name, frames in (("a", 8), ("b", 4), ("c", 8)):  # 2, 1 and 2 chunks of 4 frames
+        clip(videos / f"{name}.mp4", frames=frames, audio=False)
+    options = dict(model=model_dir, threads=1, chunk_frames=4, **FAST)
+    outputs = {}
+    for executor, extra in (("local", {}), ("ray", {"ray_address": "local", "num_workers": 2})):
+        (tmp_path / executor).mkdir()
+        items = collect([str(videos)], ["the white square"], [f"{tmp_path / executor}/{{stem}}.mov"])
+        if executor == "ray":
+            events = record_chunks(monkeypatch)
+        outputs[executor] = run_batch(items, MatteOptions(**options, **extra))
+    local, ray = outputs["local"], outputs["ray"]
+    assert ray["failed"] == [] and [Path(v).stem for v in ray["succeeded"]] == ["a", "b", "c"]
+    assert [v["frames"] for v in ray["videos"]] == [8, 4, 8] and ray["frames"] == 20
+    assert ray["workers"] == 2 and ray["chunks_retried"] == 0 and ray["workers_lost"] == 0
+    for mine, alone in zip(ray["outputs"], local["outputs"]):
+        assert Path(mine).read_bytes() == Path(alone).read_bytes()
+    # every chunk went out once and came back once, and two videos had chunks out at once
+    assert sorted(e[1:] for e in events if e[0] == "sent") == \
+        sorted(e[1:] for e in events if e[0] == "back") == \
+        [("a", 0), ("a", 1), ("b", 0), ("c", 0), ("c", 1)]
+    assert most_videos_in_flight(events) >= 2
+
+
+def test_a_bad_frame_found_by_a_worker_fails_only_its_video(ray_local, tmp_path, model_dir,  # noqa: F811
+                                                            capsys):
+    frames, out = tmp_path / "frames", tmp_path / "out"
+    frames.mkdir(), out.mkdir()
+    for i in range(8):  # an image folder probes from its first image; the worker meets 0005
+        cv2.imwrite(str(frames / f"{i:04d}.png"), pattern(i, 64, 48)[:, :, ::-1])
+    (frames / "0005.png").write_bytes(b"not a png" * 20)
+    inputs = [clip(tmp_path / "a.mp4", frames=4, audio=False), str(frames),
+              clip(tmp_path / "c.mp4", frames=8, audio=False)]
+    argv = inputs + ["--prompt", "the square", "-o", f"{out}/{{stem}}.mov", "--model", model_dir,
+                     "--ray-address", "local", "--num-workers", "2", "--threads", "1",
+                     "--chunk-frames", "4", "--resolution", "64", "--json"]
+    assert video_main(argv) == 1
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [Path(v).name for v in summary["succeeded"]] == ["a.mp4", "c.mp4"]
+    [failure] = summary["failed"]
+    assert failure["input"] == str(frames) and "0005.png: not a readable image" in failure["error"]
+    assert sorted(p.name for p in out.iterdir()) == ["a.mov", "c.mov"]
+    assert alpha_of(out / "c.mov").shape == (8, 48, 64) and leftovers(out) == []
