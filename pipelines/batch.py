@@ -127,6 +127,7 @@ class BatchReport:
         self.log = log
         self.results: list[dict | None] = [None] * len(items)
         self.failures: list[dict | None] = [None] * len(items)
+        self.claimed: dict[Path, str] = {}  # output path -> the input that writes it
 
     def jobs(self, opts: MatteOptions) -> Iterator[tuple[int, VideoJob]]:
         """(index, job) of each item to matte, prepared when the engine asks for it;
@@ -134,6 +135,7 @@ class BatchReport:
         for index, item in enumerate(self.items):
             try:
                 job = prepare_job(item.input, item.prompts, item.outputs, opts)
+                self.claim(job)
             except Exception as exc:  # reported per video; the batch goes on
                 self.ended(index, exc)
                 continue
@@ -141,6 +143,15 @@ class BatchReport:
                 self.ended(index, skipped(job))
             else:
                 yield index, job
+
+    def claim(self, job: VideoJob) -> None:
+        """Reserve the job's output paths; one already written by an earlier item of the
+        batch is a UsageError (two videos would race for, or overwrite, the same file)."""
+        paths = [spec.path.resolve() for spec in job.specs]
+        for path in paths:
+            if path in self.claimed:
+                raise UsageError(f"{path} is also the output of {self.claimed[path]} in this batch")
+        self.claimed.update((path, job.input) for path in paths)
 
     def ended(self, index: int, outcome: dict | Exception) -> None:
         item = self.items[index]

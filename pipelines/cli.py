@@ -5,6 +5,8 @@ import argparse
 import json
 import sys
 
+from tqdm import tqdm
+
 from pipelines.options import DEVICES, DTYPES, OUTPUT_TYPES, MatteOptions, UsageError, one_line
 from pipelines.progress import describe
 
@@ -99,8 +101,8 @@ def _run_checked(args: argparse.Namespace, opts: MatteOptions) -> int:
     from pipelines.engine import run_one
 
     def log(line: str) -> None:
-        if not opts.quiet:
-            print(f"{PROG}: {line}", file=sys.stderr)
+        if not opts.quiet:  # tqdm.write keeps the open videos' progress bars intact
+            tqdm.write(f"{PROG}: {line}", file=sys.stderr)
 
     if is_batch(args.inputs):
         result = run_batch(collect(args.inputs, args.prompt, args.output), opts, log)

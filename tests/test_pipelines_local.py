@@ -141,3 +141,19 @@ def test_chunk_plan_ignores_workers_and_aligns_with_batches(clip_path, tmp_path)
 def test_unknown_python_option_is_refused(clip_path, tmp_path):  # noqa: F811
     with pytest.raises(UsageError, match="unknown option.*bach_size"):
         pipelines.matte_video(clip_path, "x", str(tmp_path / "o.mkv"), bach_size=2)
+
+
+def test_batch_refuses_a_second_video_writing_the_same_output(tmp_path, clip_path, model_dir):  # noqa: F811
+    from pipelines.batch import collect, run_batch
+
+    (tmp_path / "jobs.jsonl").write_text(
+        f'{{"input": "{clip_path}", "prompt": "the white square", "output": "same.mkv"}}\n'
+        f'{{"input": "{clip_path}", "prompt": "the sky", "output": "same.mkv"}}\n')
+    opts = MatteOptions(output_type="alpha", model=model_dir, **FAST)
+    result = run_batch(collect([str(tmp_path / "jobs.jsonl")], [], []), opts)
+    assert len(result["succeeded"]) == 1 and len(result["failed"]) == 1
+    assert "also the output of" in result["failed"][0]["error"]
+    first = pipelines.matte_video(clip_path, "the white square", str(tmp_path / "first.mkv"),
+                                  output_type="alpha", model=model_dir, **FAST)
+    assert first["frames"] == CLIP_FRAMES
+    assert np.array_equal(alpha_of(tmp_path / "same.mkv"), alpha_of(tmp_path / "first.mkv"))
