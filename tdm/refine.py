@@ -149,8 +149,9 @@ class _SpconvGroup:
 
     def __init__(self, active: ActiveSet, size: tuple[int, int], batch: int):
         import spconv.pytorch as spconv
+        from spconv.core import ConvAlgo
 
-        self.spconv = spconv
+        self.spconv, self.algo = spconv, ConvAlgo.Native
         # spconv reads the index buffer as a dense (N,3) int32 array: torch's nonzero() may
         # return it column-major, and .int() keeps those strides, so make it contiguous.
         indices = active.coords.int().contiguous()
@@ -160,7 +161,11 @@ class _SpconvGroup:
 
     def conv(self, feats: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """(N,Cin) -> (N,Cout); gradients flow to ``weight`` and ``bias``."""
-        layer = self.spconv.SubMConv2d(weight.shape[1], weight.shape[0], 3, bias=True, indice_key="group")
+        # Native (gather-GEMM-scatter) takes any channel count and dtype, where the implicit
+        # GEMM kernels refuse some ("can't find suitable algorithm", spconv issue #455);
+        # it is also the algorithm CI runs on CPU (tests/test_refine.py).
+        layer = self.spconv.SubMConv2d(weight.shape[1], weight.shape[0], 3, bias=True,
+                                       indice_key="group", algo=self.algo)
         layer = layer.to(device=feats.device, dtype=feats.dtype)
         shape = layer.weight.shape
         del layer.weight, layer.bias

@@ -134,25 +134,23 @@ def test_spconv_matches_torch_backend_on_cuda():
 
 
 @pytest.fixture
-def spconv_native_on_cpu(monkeypatch):
-    """spconv with its reference ("Native") algorithm runnable on CPU.
+def spconv_on_cpu(monkeypatch):
+    """spconv made runnable on CPU torch: its Native algorithm (the one our backend uses)
+    has CPU kernels, but asks torch for the current CUDA stream first.
 
     The product never runs spconv on CPU; this lets CI check everything our spconv backend
-    does around the kernels (weight layout, index buffer, shared rulebook, feature order,
-    gradients) against the torch backend. Needs the `spconv-cu120` wheel (test extra).
+    does (weight layout, index buffer, shared rulebook, feature order, gradients) against
+    the torch backend. Needs the `spconv-cu120` wheel (test extra).
     """
-    sp = pytest.importorskip("spconv.pytorch")
-    from spconv.core import ConvAlgo
+    pytest.importorskip("spconv.pytorch")
     from spconv.pytorch import cppcore, ops
 
-    native = sp.SubMConv2d
-    monkeypatch.setattr(sp, "SubMConv2d", lambda *a, **kw: native(*a, algo=ConvAlgo.Native, **kw))
-    for module in (cppcore, ops):  # CUDA stream lookup, unused by the CPU kernels
+    for module in (cppcore, ops):
         monkeypatch.setattr(module, "get_current_stream", lambda: 0)
 
 
 @pytest.mark.parametrize("out_size", [(41, 67), (135, 240)])
-def test_spconv_backend_matches_torch_backend_on_cpu(spconv_native_on_cpu, monkeypatch, out_size):
+def test_spconv_backend_matches_torch_backend_on_cpu(spconv_on_cpu, monkeypatch, out_size):
     up = _random_upsampler(seed=5)
     g = torch.Generator().manual_seed(7)
     image = torch.rand(2, 3, *out_size, generator=g) * 2 - 1
