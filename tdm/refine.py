@@ -11,7 +11,8 @@ Backends for the submanifold convolutions:
 - ``torch``: pure torch, exact submanifold semantics (outputs only at active sites, inputs
   only from active sites). Active sites get a row index; each 3x3 conv is 9 gathers of
   neighbour rows plus matmuls, so the cost grows with the number of active pixels.
-- ``spconv``: spconv.pytorch SubMConv2d, CUDA only (its CPU path gives wrong answers).
+- ``spconv``: spconv.pytorch SubMConv2d (Native algorithm), CUDA only (on CPU the torch
+  backend is as exact and faster).
 - ``auto``: spconv on CUDA when importable, else torch.
 Weights are ordinary conv weights (Cout,Cin,3,3) shared by both backends.
 """
@@ -224,7 +225,7 @@ class SparseUpsampler(ModelMixin, ConfigMixin):
         if backend == "auto":
             return "spconv" if device.type == "cuda" and spconv_available() else "torch"
         if backend == "spconv" and device.type != "cuda":
-            raise ValueError("the spconv backend runs on CUDA only (its CPU path gives wrong answers)")
+            raise ValueError("the spconv backend runs on CUDA only (on CPU use the torch backend)")
         return backend
 
     def active_mask(self, alpha: torch.Tensor) -> torch.Tensor:
