@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from pipelines.model import load_pipeline, quiet_loading, resolve_device, resolve_dtype
-from pipelines.options import UsageError
+from pipelines.options import UsageError, one_line
 from tdm import metrics
 
 IMAGE_METRICS = {"sad": metrics.sad, "mse": metrics.mse, "grad": metrics.grad, "conn": metrics.conn}
@@ -95,7 +95,7 @@ def open_eval_data(spec: str, size: int) -> Any:
         return open_dataset(spec, size=size, augment=False, read_frames=read_frames_at,
                             count_frames=lambda path: probe(path).num_frames)
     except (OSError, ValueError, KeyError) as exc:
-        raise UsageError(f"--data {spec}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from None
+        raise UsageError(f"--data {spec}: {one_line(exc)}") from None
 
 
 def format_table(summary: dict[str, Any]) -> Iterable[str]:
@@ -125,8 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tdm-eval: error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - the CLI promises one line, never a traceback
-        print(f"tdm-eval: error: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}",
-              file=sys.stderr)
+        print(f"tdm-eval: error: {type(exc).__name__}: {one_line(exc)}", file=sys.stderr)
         return 1
     print(json.dumps(summary) if args.json else "\n".join(format_table(summary)))
     return 0
