@@ -6,7 +6,10 @@ Reductions (documented choices where the paper leaves them open):
 - ``self_attention_transparency`` (eq. 5): mean squared difference per resolution, then the
   mean over resolutions.
 - ``cross_attention_transparency`` (eq. 6): *sum* of squared differences per resolution
-  divided by the batch size (appendix 6.3), then the mean over resolutions.
+  (appendix 6.3: "sum reduction", hence the small lambda_CTM = 0.1), over the batch too,
+  then the mean over resolutions. The sum runs over one micro-batch: the paper's 16
+  samples per GPU are ``--batch-size 32 --num-workers 2``; with ``--grad-accum`` the
+  term shrinks with the micro-batch.
 - ``alpha_l1`` / ``confidence_bce`` (eqs. 7, 8): means over elements.
 """
 from __future__ import annotations
@@ -70,11 +73,12 @@ def self_attention_transparency(
 def cross_attention_transparency(
     student: Mapping[int, torch.Tensor], teacher: Mapping[int, torch.Tensor]
 ) -> torch.Tensor:
-    """Eq. (6): sum of (A_T - A_S)^2 / B per resolution, averaged over resolutions.
+    """Eq. (6): sum of (A_T - A_S)^2 over batch, queries and tokens per resolution
+    (appendix 6.3's sum reduction), averaged over resolutions.
 
     student, teacher: {resolution: (B,N,L)} head- and layer-averaged cross-attention maps.
     """
-    return _mean_over_resolutions(student, teacher, lambda s, t: (t - s).pow(2).sum() / s.shape[0])
+    return _mean_over_resolutions(student, teacher, lambda s, t: (t - s).pow(2).sum())
 
 
 def alpha_l1(alpha_lr: torch.Tensor, alpha_gt_lr: torch.Tensor) -> torch.Tensor:

@@ -44,11 +44,15 @@ def test_self_attention_transparency_mean_then_mean_over_resolutions():
     assert losses.self_attention_transparency(student, teacher).item() == pytest.approx(2.5)
 
 
-def test_cross_attention_transparency_sum_over_batch_size():
+def test_cross_attention_transparency_sum_reduction():
     student = {16: torch.zeros(2, 2, 3), 8: torch.zeros(2, 1, 3)}
     teacher = {16: torch.ones(2, 2, 3), 8: torch.full((2, 1, 3), 2.0)}
-    # res 16: 12 / 2 = 6 ; res 8: 24 / 2 = 12 -> mean 9
-    assert losses.cross_attention_transparency(student, teacher).item() == pytest.approx(9.0)
+    # res 16: 12 elements x 1 = 12 ; res 8: 6 elements x 4 = 24 -> mean 18
+    assert losses.cross_attention_transparency(student, teacher).item() == pytest.approx(18.0)
+    # a sum, not a mean over the batch: twice the samples, twice the loss
+    doubled = {k: torch.cat([v, v]) for k, v in teacher.items()}
+    zeros = {k: torch.zeros_like(v) for k, v in doubled.items()}
+    assert losses.cross_attention_transparency(zeros, doubled).item() == pytest.approx(36.0)
 
 
 def test_attention_losses_need_a_shared_resolution():
