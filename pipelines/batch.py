@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 from pipelines.engine import Engine, skipped
 from pipelines.job import VideoJob, prepare_job
 from pipelines.options import MatteOptions, UsageError, one_line
+from pipelines.safety import ReadSet
 
 VIDEO_EXTS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts")
 BATCH_DEFAULT_NAME = "{stem}.mov"
@@ -47,16 +48,22 @@ def _folder_videos(path: str) -> list[str]:
     return sorted(str(f) for f in p.iterdir() if f.suffix.lower() in VIDEO_EXTS and f.is_file())
 
 
-def collect(inputs: list[str], prompts: list[str], outputs: list[str]) -> list[BatchItem]:
+def collect(inputs: list[str], prompts: list[str], outputs: list[str],
+            allow_outside_output: bool = False) -> list[BatchItem]:
     """Expand every input into items. Command-line outputs are templates with `{stem}`
     (a folder alone means FOLDER/{stem}.mov); with several prompts `{prompt}` or the
-    automatic .<prompt-slug> suffix applies per item as for one video."""
+    automatic .<prompt-slug> suffix applies per item as for one video.
+
+    A manifest's own outputs are resolved inside the output root (the folder of `-o`, or
+    the manifest's folder without one) and may not leave it unless `allow_outside_output`.
+    """
     templates = [_template(o) for o in outputs]
     items: list[BatchItem] = []
     from_command_line = 0
     for arg in inputs:
         if arg.endswith(".jsonl"):
-            items.extend(read_manifest(arg, prompts, templates))
+            root = Path(templates[0]).parent if len(templates) == 1 else Path(arg).parent
+            items.extend(read_manifest(arg, prompts, templates, root, allow_outside_output))
             continue
         paths = _folder_videos(arg) or (sorted(glob.glob(arg)) if _is_pattern(arg) else [arg])
         if not paths:
@@ -76,31 +83,54 @@ def _template(output: str) -> str:
     return output
 
 
-def read_manifest(path: str, prompts: list[str], templates: list[str]) -> list[BatchItem]:
-    """JSONL lines {"input", "prompt" or "prompts", "output" (str or list)}; relative paths
-    are relative to the manifest's folder; a missing prompt or output falls back to the
+def read_manifest(path: str, prompts: list[str], templates: list[str], root: Path,
+                  allow_outside_output: bool = False) -> list[BatchItem]:
+    """JSONL lines {"input", "prompt" or "prompts", "output" (str or list)}. Inputs are
+    relative to the manifest's folder, outputs to ``root`` and must stay inside it
+    (unless ``allow_outside_output``); a missing prompt or output falls back to the
     command line's."""
     base = Path(path).parent
     try:
         lines = Path(path).read_text().splitlines()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read manifest ({exc.strerror})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read manifest ({getattr(exc, 'strerror', None) or exc})"
+                         ) from None
     items = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
+        where = f"{path}:{n}"
         try:
             entry = json.loads(line)
-            source = entry["input"]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise UsageError(f"{path}:{n}: expected a JSON object with at least \"input\"") from None
-        entry_prompts = entry.get("prompts", entry.get("prompt", prompts))
-        entry_outputs = entry.get("output", templates)
-        entry_outputs = [entry_outputs] if isinstance(entry_outputs, str) else list(entry_outputs)
-        items.append(BatchItem(str(base / source),
-                               [entry_prompts] if isinstance(entry_prompts, str) else list(entry_prompts),
-                               [o if o in templates else str(base / o) for o in entry_outputs]))
+        except json.JSONDecodeError:
+            raise UsageError(f"{where}: not valid JSON") from None
+        if not isinstance(entry, dict) or not isinstance(entry.get("input"), str):
+            raise UsageError(f'{where}: expected a JSON object with "input" (a path)')
+        entry_prompts = _strings(entry.get("prompts", entry.get("prompt", prompts)), where, "prompt")
+        if "output" in entry:
+            entry_outputs = [_inside(root, o, where, allow_outside_output)
+                             for o in _strings(entry["output"], where, "output")]
+        else:
+            entry_outputs = list(templates)
+        items.append(BatchItem(str(base / entry["input"]), entry_prompts, entry_outputs))
     return items
+
+
+def _strings(value: object, where: str, name: str) -> list[str]:
+    """A string or a list of strings, else a UsageError naming the line."""
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise UsageError(f'{where}: "{name}" must be a string or a list of strings, got {value!r}')
+    return values
+
+
+def _inside(root: Path, output: str, where: str, allow_outside: bool) -> str:
+    """``output`` joined to ``root``; refused if it resolves outside ``root``."""
+    path = root / output
+    if not allow_outside and not path.resolve().is_relative_to(root.resolve()):
+        raise UsageError(f"{where}: output {output!r} is outside the output folder {root} "
+                         "(pass --allow-outside-output to permit it)")
+    return str(path)
 
 
 def run_batch(items: list[BatchItem], opts: MatteOptions,
@@ -111,7 +141,7 @@ def run_batch(items: list[BatchItem], opts: MatteOptions,
     total frames over it; each video's own are its time from start to finish, which
     overlap on Ray.
     """
-    report = BatchReport(items, log)
+    report = BatchReport(items, opts, log)
     with Engine(opts, log) as engine:
         started = time.perf_counter()
         for index, outcome in engine.run_all(report.jobs(opts)):
@@ -122,9 +152,10 @@ def run_batch(items: list[BatchItem], opts: MatteOptions,
 class BatchReport:
     """Each item's outcome (summary, skip or failure), kept in batch order, logged as it comes."""
 
-    def __init__(self, items: list[BatchItem], log: Callable[[str], None]):
+    def __init__(self, items: list[BatchItem], opts: MatteOptions, log: Callable[[str], None]):
         self.items = items
         self.log = log
+        self.reads = ReadSet.of_run([item.input for item in items], opts)
         self.results: list[dict | None] = [None] * len(items)
         self.failures: list[dict | None] = [None] * len(items)
         self.claimed: dict[Path, str] = {}  # output path -> the input that writes it
@@ -134,7 +165,7 @@ class BatchReport:
         items that fail to prepare or are skipped are recorded here instead."""
         for index, item in enumerate(self.items):
             try:
-                job = prepare_job(item.input, item.prompts, item.outputs, opts)
+                job = prepare_job(item.input, item.prompts, item.outputs, opts, self.reads)
                 self.claim(job)
             except Exception as exc:  # reported per video; the batch goes on
                 self.ended(index, exc)

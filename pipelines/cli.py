@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int,
                    help="torch CPU threads (per Ray actor with --ray-address)")
     p.add_argument("--skip-existing", action="store_true", help="skip videos whose outputs exist")
+    p.add_argument("--allow-outside-output", action="store_true",
+                   help="let a manifest write outside the output folder (absolute or ../ paths)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or messages")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -105,7 +107,8 @@ def _run_checked(args: argparse.Namespace, opts: MatteOptions) -> int:
             tqdm.write(f"{PROG}: {line}", file=sys.stderr)
 
     if is_batch(args.inputs):
-        result = run_batch(collect(args.inputs, args.prompt, args.output), opts, log)
+        result = run_batch(collect(args.inputs, args.prompt, args.output, args.allow_outside_output),
+                           opts, log)
         log(f"{len(result['succeeded'])} succeeded, {len(result['skipped'])} skipped, "
             f"{len(result['failed'])} failed")
         for failure in result["failed"]:

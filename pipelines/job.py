@@ -6,9 +6,10 @@ from pathlib import Path
 
 import video
 from video.compose import parse_color
-from video.writer import choose_encoding
+from video.writer import check_replaceable, choose_encoding
 from pipelines.options import (MatteOptions, OutputSpec, UsageError, check_prompts,
                                check_writable, expand_outputs, frame_index)
+from pipelines.safety import ReadSet
 
 # A chunk holds about this many alpha bytes (uint16, all prompts) at most.
 CHUNK_BYTES = 128 * 1024 ** 2
@@ -66,9 +67,11 @@ def default_chunk_frames(job: VideoJob) -> int:
 
 
 def prepare_job(input: str, prompts: str | list[str], outputs: str | list[str],
-                opts: MatteOptions) -> VideoJob:
+                opts: MatteOptions, reads: ReadSet | None = None) -> VideoJob:
     """Check prompts, probe the input, resolve the frame range and output paths.
 
+    ``reads``: every file the run reads (a batch passes all its inputs); by default this
+    video's input, background and model. No output may touch one of them.
     Raises UsageError or video.VideoError with one line; nothing is written.
     """
     prompts = check_prompts(prompts)
@@ -78,11 +81,12 @@ def prepare_job(input: str, prompts: str | list[str], outputs: str | list[str],
     specs = expand_outputs([str(o) for o in outputs], prompts, opts, stem=Path(input).stem)
     if opts.background is not None and not Path(opts.background).exists():
         parse_color(opts.background)
+    reads = reads or ReadSet.of_run([input], opts)
     for spec in specs:
-        choose_encoding(spec.path, spec.kind)
-        if spec.path.resolve() == Path(input).resolve():
-            raise UsageError(f"{spec.path}: output would overwrite the input")
+        encoding = choose_encoding(spec.path, spec.kind)
+        reads.check_output(spec.path)
         check_writable(spec)
+        check_replaceable(spec.path, folder=encoding.fmt is None)
     info = video.probe(input)
     fps = float(info.fps)
     start = frame_index("--start", opts.start, fps)

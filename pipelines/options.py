@@ -180,9 +180,15 @@ def expand_outputs(outputs: list[str], prompts: list[str], opts: MatteOptions,
         kind = types[i] if len(types) > 1 else types[0] if types else kind_from_path(out)
         for p, s in enumerate(slugs):
             specs.append(OutputSpec(name_output(out, s, len(prompts) > 1, stem), kind, p))
-    paths = [s.path for s in specs]
-    if len(set(paths)) != len(paths):
-        raise UsageError("two outputs would be written to the same path")
+    first: dict[Path, OutputSpec] = {}
+    for spec in specs:
+        other = first.setdefault(spec.path.resolve(), spec)
+        if other is spec:
+            continue
+        if other.prompt_index == spec.prompt_index:
+            raise UsageError(f"{spec.path}: given twice as an output")
+        raise UsageError(f"{spec.path}: would be written for prompt {prompts[other.prompt_index]!r} "
+                         f"and for prompt {prompts[spec.prompt_index]!r} (reword one of them)")
     return specs
 
 
@@ -206,11 +212,10 @@ def kind_from_path(out: str | os.PathLike) -> str:
 
 
 def check_writable(spec: OutputSpec) -> None:
-    """The output's folder must exist and be writable; the output must not be a folder by mistake."""
+    """The output's folder must exist and be writable (what may be replaced there is
+    `video.writer.check_replaceable`'s rule)."""
     parent = spec.path.parent if str(spec.path.parent) else Path(".")
     if not parent.is_dir():
         raise UsageError(f"{spec.path}: output folder {parent} does not exist")
     if not os.access(parent, os.W_OK):
         raise UsageError(f"{spec.path}: output folder {parent} is not writable")
-    if spec.path.suffix and spec.path.is_dir():
-        raise UsageError(f"{spec.path}: is a folder, expected a file name")

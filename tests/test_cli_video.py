@@ -65,7 +65,7 @@ def assert_one_line_error(code: int, err: str, needle: str) -> None:
     (["{clip}", "-p", "x", "-o", "{out}/o.mp4", "--output-type", "rgba"], "MP4 cannot carry alpha"),
     (["{clip}", "-p", "x", "-o", "{out}/o.mp4", "--background", "plaid"], "background 'plaid'"),
     (["{clip}", "-p", "x", "-o", "{out}/no/such/dir/o.mp4"], "does not exist"),
-    (["{clip}", "-p", "x", "-o", "{clip}"], "would overwrite the input"),
+    (["{clip}", "-p", "x", "-o", "{clip}"], "would overwrite"),
     (["{clip}", "-p", "x", "-o", "{out}/o.mp4", "--model", "{out}/nomodel"], "model folder does not exist"),
     (["{clip}", "-p", "x", "-o", "{out}/o.mp4", "--model", "{out}"], "has no model_index.json"),
 ])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from dataclasses import dataclass, replace
@@ -19,6 +20,28 @@ from video.reader import DECODE_THREADS, Frame
 KINDS = ("alpha", "rgba", "composite", "foreground", "preview")
 FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
 DEFAULT_CRF = {"libx264": 12, "libvpx-vp9": 20}
+FRAME_NAME = re.compile(r"\d{6}\.png")  # the PNG frames a folder output holds
+
+
+def check_replaceable(path: str | os.PathLike, folder: bool) -> None:
+    """Refuse to replace anything at ``path`` but an output of the same form: a file by a
+    file, and a folder (PNG sequence) only by a folder that is empty or holds nothing but
+    our own frames. Raises VideoError with one line; the user's files stay untouched."""
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return
+    if folder and path.is_symlink():
+        raise VideoError(f"{path}: is a symbolic link; refusing to replace it with a PNG folder")
+    if path.is_dir() != folder:
+        what = "a folder" if path.is_dir() else "a file"
+        raise VideoError(f"{path}: exists and is {what}; refusing to replace it with "
+                         f"{'a PNG folder' if folder else 'a video file'}")
+    if folder:
+        foreign = next((e.name for e in path.iterdir()
+                        if not (FRAME_NAME.fullmatch(e.name) and e.is_file() and not e.is_symlink())), None)
+        if foreign is not None:
+            raise VideoError(f"{path}: folder holds {foreign!r}, which is not a frame of ours; "
+                             "refusing to replace it (choose an empty or new folder)")
 
 
 @dataclass(frozen=True)
@@ -82,6 +105,7 @@ class VideoWriter:
         self.height = self.like.height
         if not self.path.parent.is_dir():
             raise VideoError(f"{self.path}: output folder {self.path.parent} does not exist")
+        check_replaceable(self.path, folder=self.enc.fmt is None)
         self._tmp = self.path.parent / f".{self.path.name}.{uuid.uuid4().hex[:8]}.part"
         self._bg = Background(background, self.like.width, self.like.height) if kind == "composite" else None
         self._audio_wanted = audio
@@ -247,7 +271,9 @@ class VideoWriter:
         self._closed = True
 
     def _replace(self) -> None:
-        if self.enc.fmt is not None or not self.path.exists():
+        folder = self.enc.fmt is None
+        check_replaceable(self.path, folder)  # again: the path may have changed meanwhile
+        if not folder or not self.path.exists():
             os.replace(self._tmp, self.path)
             return
         old = self.path.parent / f".{self.path.name}.{uuid.uuid4().hex[:8]}.old"
