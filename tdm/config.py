@@ -38,11 +38,13 @@ class Preset:
     text_max_length: int = 77
     text_projection_dim: int = 768
     tokenizer_vocab_size: int = 49408
-    # text adapter (CLIP-Adapter form)
+    # text adapter: CLIP-Adapter's (no biases, ReLU after both linears, blend, default init)
     adapter_reduction: int = 4
     adapter_ratio: float = 0.2
-    adapter_form: str = "residual"
-    adapter_zero_init: bool = True
+    adapter_form: str = "blend"
+    adapter_zero_init: bool = False
+    adapter_bias: bool = False
+    adapter_final_relu: bool = True
     # VAE (only the encoder is used)
     vae_block_out_channels: tuple[int, ...] = (128, 256, 512, 512)
     vae_layers_per_block: int = 2
@@ -132,7 +134,10 @@ class Preset:
 
 
 _PRESETS: dict[str, Preset] = {
-    "sd15": Preset(name="sd15", resolution=512, tokenizer_vocab_size=1024),
+    # decoder: DetailDecoder's defaults (ViTMatte's detail capture, direct alpha, 2.68M);
+    # the upsampler reads the decoder's 32-channel context feature
+    "sd15": Preset(name="sd15", resolution=512, tokenizer_vocab_size=1024,
+                   upsampler=dict(context_channels=32)),
 }
 _PRESETS["tiny"] = replace(
     _PRESETS["sd15"],
@@ -154,9 +159,9 @@ _PRESETS["tiny"] = replace(
     vae_layers_per_block=1,
     vae_norm_num_groups=8,
     head_channels=16,
-    decoder=dict(align_channels=16, stream_channels=(8, 16, 16), fusion_channels=(16, 16, 8),
+    decoder=dict(align_channels=16, stream_channels=(8, 16, 16), fusion_channels=(16, 16, 8, 8),
                  head_channels=8),
-    upsampler=dict(hidden_channels=8),
+    upsampler=dict(hidden_channels=8, context_channels=8),
 )
 _PRESETS["demo"] = replace(
     _PRESETS["sd15"],
@@ -173,12 +178,17 @@ _PRESETS["demo"] = replace(
     text_heads=4,
     text_projection_dim=256,
     tokenizer_vocab_size=1024,
+    # the shipped demo was trained with this adapter: residual, biases, identity at init
+    adapter_form="residual",
+    adapter_zero_init=True,
+    adapter_bias=True,
+    adapter_final_relu=False,
     vae_block_out_channels=(32, 64, 128, 128),
     vae_layers_per_block=1,
     head_channels=64,
-    decoder=dict(align_channels=64, stream_channels=(24, 48, 96), fusion_channels=(64, 32, 16),
-                 head_channels=16),
-    upsampler=dict(hidden_channels=16),
+    decoder=dict(align_channels=64, stream_channels=(24, 48, 96), fusion_channels=(128, 64, 32, 16),
+                 head_channels=16, residual=True),
+    upsampler=dict(hidden_channels=16, context_channels=16),
 )
 
 PRESET_NAMES: tuple[str, ...] = tuple(_PRESETS)

@@ -1,9 +1,12 @@
 """Text side: CLIP tokenizer and text encoder (frozen) and the text adapter.
 
-The adapter is CLIP-Adapter's two-layer MLP (Gao et al.) applied per token:
-``form="residual"``: ``x + ratio * MLP(x)``; ``form="blend"``: ``(1 - ratio) * x + ratio *
-MLP(x)`` (the original CLIP-Adapter mix). With ``zero_init`` (default) the last layer
-starts at zero, so a fresh residual adapter is the identity.
+The adapter is a two-layer MLP applied per token (sec. 3.2.1, "inspired by" CLIP-Adapter,
+Gao et al.). CLIP-Adapter's own form, the ``sd15`` preset's: ``Linear(D, D/4, bias=False)
+- ReLU - Linear(D/4, D, bias=False) - ReLU``, mixed as ``(1 - ratio) * x + ratio * MLP(x)``
+(``form="blend"``, ratio 0.2), PyTorch's default init. Options (the constructor's defaults,
+so folders saved before these fields existed load unchanged): linear biases, no final
+ReLU, ``form="residual"`` (``x + ratio * MLP(x)``) and ``zero_init`` (last layer at zero:
+a fresh residual adapter is the identity).
 """
 from __future__ import annotations
 
@@ -112,19 +115,27 @@ def build_text_encoder(preset: Preset) -> CLIPTextModel:
 
 
 class TextAdapter(ModelMixin, ConfigMixin):
-    """Two-layer MLP adapter on CLIP token features: (B, L, D) -> (B, L, D)."""
+    """Two-layer MLP adapter on CLIP token features: (B, L, D) -> (B, L, D).
+
+    ``bias``: biases in both linears; ``final_relu``: a ReLU after the second one too
+    (CLIP-Adapter: ``bias=False, final_relu=True``)."""
 
     @register_to_config
     def __init__(self, dim: int = 768, reduction: int = 4, ratio: float = 0.2,
-                 form: str = "residual", zero_init: bool = True):
+                 form: str = "residual", zero_init: bool = True, bias: bool = True,
+                 final_relu: bool = False):
         super().__init__()
         if form not in ("residual", "blend"):
             raise ValueError(f"form must be 'residual' or 'blend', got {form!r}")
+        if zero_init and final_relu:  # ReLU has no gradient at 0: the adapter would never train
+            raise ValueError("zero_init and final_relu together leave the adapter untrainable")
         hidden = max(dim // reduction, 1)
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, dim))
+        layers = [nn.Linear(dim, hidden, bias=bias), nn.ReLU(inplace=True), nn.Linear(hidden, dim, bias=bias)]
+        self.mlp = nn.Sequential(*layers, *([nn.ReLU(inplace=True)] if final_relu else []))
         if zero_init:
             nn.init.zeros_(self.mlp[2].weight)
-            nn.init.zeros_(self.mlp[2].bias)
+            if bias:
+                nn.init.zeros_(self.mlp[2].bias)
 
     def forward(self, text: torch.Tensor) -> torch.Tensor:
         """text (B, L, D) CLIP last hidden state -> adapted features (B, L, D)."""
@@ -135,7 +146,9 @@ class TextAdapter(ModelMixin, ConfigMixin):
 
 
 def build_text_adapter(preset: Preset) -> TextAdapter:
-    """The preset's text adapter (identity at initialisation with the defaults)."""
+    """The preset's text adapter (CLIP-Adapter's for sd15 and tiny, the shipped demo's
+    residual identity-at-init form for demo)."""
     return TextAdapter(dim=preset.text_hidden_size, reduction=preset.adapter_reduction,
                        ratio=preset.adapter_ratio, form=preset.adapter_form,
-                       zero_init=preset.adapter_zero_init)
+                       zero_init=preset.adapter_zero_init, bias=preset.adapter_bias,
+                       final_relu=preset.adapter_final_relu)

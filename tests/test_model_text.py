@@ -1,8 +1,13 @@
 """Offline tokenizer, frozen text encoder and the text adapter."""
+import json
+from pathlib import Path
+
 import pytest
 import torch
+from safetensors.torch import load_file
 from transformers import CLIPTokenizer
 
+import tdm
 from tdm.config import get_preset
 from tdm.text import TextAdapter, build_text_adapter, build_text_encoder, build_tokenizer
 
@@ -30,11 +35,48 @@ def test_text_encoder_is_frozen_and_sized():
     assert encoder(ids).last_hidden_state.shape == (2, 77, TINY.text_hidden_size)
 
 
-def test_adapter_starts_as_identity_and_forms_differ():
+def test_default_adapter_is_clip_adapters():
+    """sd15 (and tiny): Linear(no bias) - ReLU - Linear(no bias) - ReLU, blended at 0.2."""
+    for preset in (get_preset("sd15"), TINY):
+        adapter = build_text_adapter(preset)
+        d = preset.text_hidden_size
+        assert dict(adapter.named_parameters()).keys() == {"mlp.0.weight", "mlp.2.weight"}
+        assert adapter.mlp[0].weight.shape == (d // 4, d) and adapter.mlp[2].weight.shape == (d, d // 4)
+        assert adapter.config.form == "blend" and adapter.config.ratio == 0.2
+    torch.manual_seed(0)
     x = torch.randn(2, 77, 32)
     adapter = build_text_adapter(TINY)
-    assert adapter.config.form == "residual" and adapter.config.zero_init
-    torch.testing.assert_close(adapter(x), x)
+    w1, w2 = adapter.mlp[0].weight, adapter.mlp[2].weight
+    by_hand = 0.8 * x + 0.2 * torch.relu(torch.relu(x @ w1.T) @ w2.T)
+    torch.testing.assert_close(adapter(x), by_hand)
+    assert (adapter.mlp(x) >= 0).all()  # the final ReLU
+    # a zero-initialised last layer behind a ReLU gets no gradient, ever
+    with pytest.raises(ValueError):
+        TextAdapter(32, zero_init=True, final_relu=True)
+
+
+def test_old_adapter_folders_load_and_give_the_same_output(tmp_path):
+    """The shipped demo (saved before bias/final_relu existed) keeps its biased residual form."""
+    folder = Path(tdm.__file__).parent / "assets" / "demo" / "text_adapter"
+    saved = {k: v.float() for k, v in load_file(folder / "diffusion_pytorch_model.safetensors").items()}
+    assert "bias" not in json.loads((folder / "config.json").read_text())
+    adapter = TextAdapter.from_pretrained(folder)
+    assert adapter.config.bias and not adapter.config.final_relu
+    x = torch.randn(2, 77, adapter.config.dim)
+    hidden = torch.relu(x @ saved["mlp.0.weight"].T + saved["mlp.0.bias"])
+    by_hand = x + 0.2 * (hidden @ saved["mlp.2.weight"].T + saved["mlp.2.bias"])
+    torch.testing.assert_close(adapter(x), by_hand)
+    # the demo preset still builds that form: identity at initialisation
+    demo = build_text_adapter(get_preset("demo"))
+    assert demo.config.form == "residual" and demo.config.bias and demo.config.zero_init
+    torch.testing.assert_close(demo(x), x)
+    # and a new-style adapter round-trips its own fields
+    build_text_adapter(TINY).save_pretrained(tmp_path)
+    assert not TextAdapter.from_pretrained(tmp_path).config.bias
+
+
+def test_adapter_forms_differ():
+    x = torch.randn(2, 77, 32)
     torch.manual_seed(0)
     residual = TextAdapter(32, ratio=0.5, zero_init=False)
     blend = TextAdapter(32, ratio=0.5, form="blend", zero_init=False)
