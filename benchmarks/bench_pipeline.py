@@ -93,7 +93,7 @@ def batch_case(root: Path, model: str, args: argparse.Namespace) -> dict:
                 items = collect([str(clips)], ["the white square"], [f"{out}/{{stem}}.mov"])
                 with mock.patch.object(distributed, "MAX_OPEN_VIDEOS", max_open):
                     t = time.perf_counter()
-                    for _, outcome in engine.run_all(BatchReport(items, print).jobs(opts)):
+                    for _, outcome in engine.run_all(BatchReport(items, opts, print).jobs(opts)):
                         assert isinstance(outcome, dict), outcome
                     seconds[name].append(time.perf_counter() - t)
     frames = args.batch_clips * args.batch_frames

@@ -32,22 +32,35 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"tdm-train: error: {message}\n")
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="tdm-train", description="Train one stage of the tdm model.")
     p.add_argument("--preset", required=True, choices=PRESET_NAMES)
     p.add_argument("--stage", required=True, choices=tuple(PAPER_HYPER))
     p.add_argument("--data", required=True, help="dataset SPEC (see docs/TRAINING.md)")
     p.add_argument("--output", required=True, help="run folder: metrics, checkpoint, pipeline")
-    p.add_argument("--max-steps", type=int, help="optimiser steps (the schedule's total)")
+    p.add_argument("--max-steps", type=positive_int, help="optimiser steps (the schedule's total)")
     p.add_argument("--init", help="previous stage's output folder")
     p.add_argument("--pretrained", help="SD-1.5 diffusers folder or hub id (stage 1, no --init)")
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint.pt")
-    p.add_argument("--batch-size", type=int, help="global batch per optimiser step")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier run in OUTPUT (without it, a used OUTPUT is refused)")
+    p.add_argument("--batch-size", type=positive_int, help="global batch per optimiser step")
     p.add_argument("--lr", type=float)
     p.add_argument("--milestones", type=int, nargs="*")
     p.add_argument("--factors", type=float, nargs="*")
     p.add_argument("--resolution", type=int, help="training side in px (preset default)")
-    p.add_argument("--grad-accum", type=int, default=1)
+    p.add_argument("--grad-accum", type=positive_int, default=1)
     p.add_argument("--clip-grad", type=float, default=1.0)
     p.add_argument("--gradient-checkpointing", action="store_true",
                    help="recompute U-Net activations in backward (less memory)")
@@ -64,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Ray Train workers (0: train in this process)")
     p.add_argument("--use-gpu", action="store_true", help="one GPU per Ray worker, nccl")
     p.add_argument("--ray-address", help="Ray cluster address (default: start a local one)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
 
 
@@ -81,12 +95,27 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         progress=not args.no_progress)
 
 
-def check_paths(config: TrainConfig, resume: bool) -> None:
-    """Fail early, with one line, on folders that are not there."""
-    if config.init is not None and not (Path(config.init) / "model_index.json").is_file():
-        raise ValueError(f"--init {config.init}: not a pipeline folder (no model_index.json)")
-    if resume and not (Path(config.output) / "checkpoint.pt").is_file():
+def check_paths(config: TrainConfig, resume: bool, overwrite: bool = False) -> None:
+    """Fail early, with one line, on folders that are not there and on an output that
+    would destroy an earlier run or the pipeline the stage starts from."""
+    output = Path(config.output)
+    if config.init is not None:
+        if not (Path(config.init) / "model_index.json").is_file():
+            raise ValueError(f"--init {config.init}: not a pipeline folder (no model_index.json)")
+        init, out = Path(config.init).resolve(), output.resolve()
+        if init.is_relative_to(out) or out.is_relative_to(init):
+            raise ValueError(f"--output {config.output} would overwrite --init {config.init}, "
+                             "the pipeline this stage starts from: choose a new --output")
+    if output.exists() and not output.is_dir():
+        raise ValueError(f"--output {config.output}: is a file, expected a run folder")
+    if resume and overwrite:
+        raise ValueError("--resume continues the run in --output and --overwrite replaces it: "
+                         "give one of them")
+    if resume and not (output / "checkpoint.pt").is_file():
         raise ValueError(f"--resume: no checkpoint in {config.output}")
+    if not resume and not overwrite and output.is_dir() and any(output.iterdir()):
+        raise ValueError(f"--output {config.output}: holds an earlier run; --resume continues it, "
+                         "--overwrite replaces it, or choose a new folder")
 
 
 def _count_frames(path: str) -> int:
@@ -152,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = config_from_args(args)
-        check_paths(config, args.resume)
+        check_paths(config, args.resume, args.overwrite)
         if args.num_workers > 0:  # fail here rather than in a worker
             micro_batch_size(config.hyper().batch_size, args.num_workers, config.grad_accum)
             open_data(config, config.hyper().batch_size, open_training_data)
@@ -164,6 +193,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except TrainingFailed as exc:
         print(f"tdm-train: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"tdm-train: interrupted; `--resume` continues from the last checkpoint in "
+              f"{args.output}", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"tdm-train: error: {one_line(exc)} (run with --debug for details)", file=sys.stderr)
         return 1
     return 0
 

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 CHECKPOINT_NAME = "checkpoint.pt"
+CHECKPOINT_KEYS = ("trainable", "optimizer", "scheduler", "step", "rng")
 
 
 def rng_state() -> dict[str, Any]:
@@ -57,6 +58,18 @@ def save_checkpoint(directory: str | Path, state: dict[str, Any]) -> Path:
 
 def load_checkpoint(directory: str | Path, map_location: str | torch.device = "cpu"
                     ) -> dict[str, Any]:
-    """Read ``directory/checkpoint.pt`` safely (tensors and plain types only)."""
+    """Read ``directory/checkpoint.pt`` safely (tensors and plain types only); a file that
+    is not one of our checkpoints (truncated, empty, foreign) is a one-line ValueError."""
     path = Path(directory) / CHECKPOINT_NAME
-    return torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # torch raises several kinds for a damaged file
+        raise ValueError(f"{path}: not a readable training checkpoint ({type(exc).__name__}); "
+                         "delete it, or start again with --overwrite") from None
+    missing = [k for k in CHECKPOINT_KEYS if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise ValueError(f"{path}: not a tdm training checkpoint (no {', '.join(missing)}); "
+                         "delete it, or start again with --overwrite")
+    return state
