@@ -7,6 +7,8 @@ through the BK-SDM copy map, and the tokenizer, text encoder and VAE are SD's.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from diffusers import AutoencoderKL
 from transformers import CLIPTextModel, CLIPTokenizer
@@ -18,14 +20,19 @@ from .pipeline import TDMPipeline
 from .refine import SparseUpsampler
 from .text import build_text_adapter, build_text_encoder, build_tokenizer
 from .unets import build_student_unet, build_teacher_unet, TDMUNet
+from .weights import refuse_pickled_weights
 
 
 def _load_sd_parts(pretrained: str) -> tuple[CLIPTokenizer, CLIPTextModel, AutoencoderKL, TDMUNet]:
-    """Tokenizer, frozen text encoder, VAE and teacher U-Net from an SD-1.5 folder or id."""
+    """Tokenizer, frozen text encoder, VAE and teacher U-Net from an SD-1.5 folder or id
+    (safetensors only)."""
+    if Path(pretrained).is_dir():
+        refuse_pickled_weights(pretrained, ["text_encoder", "vae", "unet"])
     tokenizer = CLIPTokenizer.from_pretrained(pretrained, subfolder="tokenizer")
-    text_encoder = CLIPTextModel.from_pretrained(pretrained, subfolder="text_encoder")
-    vae = AutoencoderKL.from_pretrained(pretrained, subfolder="vae")
-    teacher = TDMUNet.from_pretrained(pretrained, subfolder="unet")
+    text_encoder = CLIPTextModel.from_pretrained(pretrained, subfolder="text_encoder",
+                                                 use_safetensors=True)
+    vae = AutoencoderKL.from_pretrained(pretrained, subfolder="vae", use_safetensors=True)
+    teacher = TDMUNet.from_pretrained(pretrained, subfolder="unet", use_safetensors=True)
     return tokenizer, text_encoder, vae, teacher
 
 

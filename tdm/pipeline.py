@@ -10,6 +10,7 @@ unpad -> sparse upsampler to the output size (the input size, long side capped a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence, Union
 
 import numpy as np
@@ -24,6 +25,7 @@ from .heads import AlphaHead, SemanticHead
 from .refine import SparseUpsampler
 from .text import TextAdapter
 from .unets import TDMUNet
+from .weights import refuse_pickled_weights
 
 ImageInput = Union[np.ndarray, torch.Tensor, Sequence[np.ndarray], Sequence[torch.Tensor]]
 
@@ -101,6 +103,16 @@ class TDMPipeline(DiffusionPipeline):
                               vae=vae, unet=unet, alpha_head=alpha_head, decoder=decoder,
                               upsampler=upsampler, teacher_unet=teacher_unet, semantic_head=semantic_head)
         self.register_to_config(resolution=resolution, max_output_side=max_output_side)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> "TDMPipeline":
+        """DiffusionPipeline.from_pretrained, safetensors only: a folder whose component holds
+        only pickled weights is refused with one line (see ``tdm.weights``)."""
+        if kwargs.pop("use_safetensors", True) is not True:
+            raise ValueError("TDMPipeline loads safetensors only (use_safetensors=False is refused)")
+        if Path(pretrained_model_name_or_path).is_dir():
+            refuse_pickled_weights(pretrained_model_name_or_path)
+        return super().from_pretrained(pretrained_model_name_or_path, use_safetensors=True, **kwargs)
 
     @property
     def pad_multiple(self) -> int:

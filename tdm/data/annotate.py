@@ -22,7 +22,7 @@ def _load_blip2(model: Any, processor: Any) -> tuple[Any, Any]:
 
     if isinstance(model, (str, Path)):
         processor = processor or Blip2Processor.from_pretrained(str(model))
-        model = Blip2ForConditionalGeneration.from_pretrained(str(model))
+        model = Blip2ForConditionalGeneration.from_pretrained(str(model), use_safetensors=True)
     if processor is None:
         raise ValueError("caption_images: pass a processor with a model object")
     return model.eval(), processor
@@ -72,7 +72,7 @@ def _vitmatte(image: np.ndarray, trimap: np.ndarray, model: Any, processor: Any)
 
     if isinstance(model, (str, Path)):
         processor = processor or VitMatteImageProcessor.from_pretrained(str(model))
-        model = VitMatteForImageMatting.from_pretrained(str(model))
+        model = VitMatteForImageMatting.from_pretrained(str(model), use_safetensors=True)
     processor = processor or VitMatteImageProcessor()
     inputs = processor(images=image, trimaps=(trimap * 255).astype(np.uint8), return_tensors="pt")
     alphas = model.eval()(**inputs).alphas  # (1,1,H',W') padded to a multiple of 32
