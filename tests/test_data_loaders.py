@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+import real_layouts
 from tdm.data.io import load_plain_pickle
 from tdm.data.matting import open_folder_set, open_refmatte
 from tdm.data.refcoco import decode_segmentation, open_refcoco, rle_counts_from_string
@@ -133,3 +134,43 @@ def test_restricted_unpickler_refuses_objects(tmp_path):
     path.write_bytes(pickle.dumps([{"a": 1}, np.float64(2.0)]))
     with pytest.raises(pickle.UnpicklingError):
         load_plain_pickle(path)
+
+
+def test_refmatte_release_layout_and_rw100(tmp_path):
+    """RefMatte's label JSON is keyed by instance (the mask's stem) with image_name inside;
+    RW100 keeps an expression-index JSON beside its labels."""
+    root = real_layouts.make_refmatte(tmp_path / "RefMatte")
+    train = open_refmatte(root, size=24, augment=False)
+    assert len(train) == 4
+    for i, record in enumerate(train.records):
+        instance = record.texts[0].split()[1]
+        assert record.texts == tuple(f"train {instance} expression {e}" for e in range(4))
+        assert record.image.name == instance.rsplit("_", 1)[0] + ".jpg"
+        np.testing.assert_allclose(record.alpha(), cv2.imread(str(root / "train/mask" / f"{instance}.png"), 0) / 255,
+                                   atol=1e-6)
+    test = open_refmatte(root, size=24, split="test", augment=False)
+    assert len(test) == 2 and test[1]["text"].startswith("test object_0003_1")
+    rw100 = open_refmatte(real_layouts.make_rw100(tmp_path / "RefMatte_RW_100"), size=24, split="test")
+    assert sorted(r.image.name for r in rw100.records) == ["rw_001.jpg", "rw_002.jpg"]
+
+
+def test_refcoco_refer_layout_has_every_unc_split_but_test(tmp_path):
+    root = real_layouts.make_refcoco(tmp_path / "refer")
+    for split in real_layouts.REFCOCO_SPLITS:
+        ds = open_refcoco(root, size=32, split=split, augment=False)
+        assert len(ds) == 1 and ds[0]["text"] == f"{split} person"  # the bottle is excluded
+        _check(ds[0], (32, 32), "refcoco")
+    with pytest.raises(ValueError, match="no samples"):
+        open_refcoco(root, split="test")
+
+
+@pytest.mark.parametrize("name,make,train_stem,test_stem", [
+    ("p3m", real_layouts.make_p3m, "p", "np_test_1"),
+    ("am2k", real_layouts.make_am2k, "m", "m_test"),
+])
+def test_p3m_and_am2k_release_layouts(tmp_path, name, make, train_stem, test_stem):
+    root = make(tmp_path / name)
+    train = open_folder_set(name, root, size=16)
+    assert sorted(r.image.stem for r in train.records) == [f"{train_stem}_0", f"{train_stem}_1"]
+    test = open_folder_set(name, root, size=16, split="test")
+    assert [r.image.stem for r in test.records] == [test_stem]

@@ -60,8 +60,10 @@ def test_validation_spec_is_held_out():
     assert validation_spec("synthetic:length=5") == "synthetic:length=5"
     assert validation_spec("synthetic:length=5,seed=3") == "synthetic:length=5"  # own seed
     assert validation_spec("refmatte:/d/R+refcoco:/d/C,split=train+video:/v") == (
-        "refmatte:/d/R,split=test+refcoco:/d/C,split=test")
+        "refmatte:/d/R,split=test+refcoco:/d/C,split=val")  # RefCOCO (UNC) has no test split
+    assert validation_spec("p3m:/d/P+am2k:/d/A+rm1k:/d/M") == "p3m:/d/P,split=test+am2k:/d/A,split=test"
     assert validation_spec("video:/v") is None
+    assert validation_spec("rm1k:/d/M") is None  # one set, no held-out split
 
 
 def test_checkpoint_restores_rng_with_weights_only(tmp_path):

@@ -37,32 +37,40 @@ def _first(d: dict, keys: tuple[str, ...]) -> Any:
 
 
 def _refmatte_entries(data: Any) -> list[tuple[str, dict]]:
-    """(image name, instance dict) pairs from a list of records or a dict keyed by image.
-    A record either is one instance or holds them under 'instances'/'objects'/'annotations'."""
+    """(image name, instance dict) pairs from a list of records or a dict keyed by image or,
+    as in the RefMatte release, by instance: ``{alpha stem: {"image_name": ..,
+    "expressions": [..]}}`` (an instance without an alpha key takes its dict key). A
+    record either is one instance or holds them under 'instances'/'objects'/'annotations'.
+    Anything else (e.g. RW100's eval_index_expression.json, image -> int) yields nothing."""
     items = data.items() if isinstance(data, dict) else ((None, r) for r in data)
     out = []
     for key, rec in items:
         recs = rec if isinstance(rec, list) else [rec]
-        for r in recs:
+        for r in (r for r in recs if isinstance(r, dict)):
             name = _first(r, _NAME_KEYS) or key
             inner = _first(r, ("instances", "objects", "annotations"))
+            if key is not None and inner is None and r is rec and _first(r, _ALPHA_KEYS) is None:
+                r = {**r, "alpha": key}
             for inst in inner if isinstance(inner, list) else [r]:
                 out.append((str(name), inst))
     return out
 
 
 def refmatte_records(root: str | Path, split: str = "train", annotations: str | Path | None = None) -> list[Record]:
-    """RefMatte: images, one alpha per instance, several expressions per instance."""
+    """RefMatte: images, one alpha per instance, several expressions per instance. The
+    expressions come from ``annotations``, else the first JSON in the split folder (then
+    ``root/*<split>*.json``) that holds instances."""
     base = split_dir(Path(root), split)
-    ann = Path(annotations) if annotations else next(
-        iter(sorted(base.glob("*.json")) + sorted(Path(root).glob(f"*{split}*.json"))), None)
-    if ann is None:
+    candidates = [Path(annotations)] if annotations else (
+        sorted(base.glob("*.json")) + sorted(Path(root).glob(f"*{split}*.json")))
+    entries = next(filter(None, (_refmatte_entries(read_json(p)) for p in candidates)), [])
+    if not entries:
         raise FileNotFoundError(f"no RefMatte expressions json in {base} or {root}")
     images = index_by_stem(list_images(find_subdir(base, IMAGE_DIRS)))
     alpha_dir = find_subdir(base, ALPHA_DIRS)
     records = []
-    for name, inst in _refmatte_entries(read_json(ann)):
-        image = images.get(Path(name).stem)
+    for name, inst in entries:
+        image = images.get(name) or images.get(Path(name).stem)  # names come with or without .jpg
         alpha_name = _first(inst, _ALPHA_KEYS)
         texts = texts_of(_first(inst, _TEXT_KEYS))
         if image is None or alpha_name is None or not texts:

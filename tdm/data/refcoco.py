@@ -69,7 +69,9 @@ def load_refs(root: Path) -> list[dict]:
 
 
 def _image_path(root: Path, file_name: str) -> Path:
-    for d in (root / "images", root / "images" / "train2014", root / "train2014", root):
+    # the last folder is where lichengunc/refer keeps them: refer/data/{refcoco,images/mscoco/...}
+    for d in (root / "images", root / "images" / "train2014", root / "train2014", root,
+              root.parent / "images" / "mscoco" / "images" / "train2014"):
         if (d / file_name).is_file():
             return d / file_name
     return root / "images" / file_name

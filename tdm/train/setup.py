@@ -18,7 +18,10 @@ from .upsampler import UpsamplerStage
 DataOpener = Callable[..., Any]
 STAGES: dict[str, type[Stage]] = {
     cls.name: cls for cls in (SemanticStage, TransparencyStage, MattingStage, UpsamplerStage)}
-HAS_TEST_SPLIT = ("refmatte", "refcoco", "p3m", "am2k", "rm1k")
+# the held-out split each real download has: RefMatte test, RefCOCO (UNC) val (it has
+# train/val/testA/testB), P3M-10k validation/P3M-500-NP, AM-2k validation. RM-1K is one
+# real-world set with no split (the paper trains on all of it): validation leaves it out.
+HELD_OUT_SPLIT = {"refmatte": "test", "refcoco": "val", "p3m": "test", "am2k": "test"}
 VALIDATION_SEED_OFFSET = 1_000_003
 
 
@@ -33,16 +36,16 @@ def data_resolution(config: TrainConfig) -> int:
 
 
 def validation_spec(spec: str) -> str | None:
-    """The held-out counterpart of a training SPEC: real sets at ``split=test``,
-    synthetic as it is (it is opened with another seed), video sources left out."""
+    """The held-out counterpart of a training SPEC: real sets at their ``HELD_OUT_SPLIT``,
+    synthetic as it is (it is opened with another seed), video and RM-1K left out."""
     from tdm.data import parse_spec
 
     parts = []
     for name, path, options in parse_spec(spec):
-        if name == "video":
+        if name in ("video", "rm1k"):
             continue
-        if name in HAS_TEST_SPLIT:
-            options = {**options, "split": "test"}
+        if name in HELD_OUT_SPLIT:
+            options = {**options, "split": HELD_OUT_SPLIT[name]}
         options = {k: v for k, v in options.items() if k != "seed"}  # held out by its own seed
         fields = ([path] if path else []) + [f"{k}={v}" for k, v in options.items()]
         parts.append(name + (":" + ",".join(fields) if fields else ""))
