@@ -134,7 +134,10 @@ class Preset:
 
 
 _PRESETS: dict[str, Preset] = {
-    "sd15": Preset(name="sd15", resolution=512, tokenizer_vocab_size=1024),
+    # decoder: DetailDecoder's defaults (ViTMatte's detail capture, direct alpha, 2.68M);
+    # the upsampler reads the decoder's 32-channel context feature
+    "sd15": Preset(name="sd15", resolution=512, tokenizer_vocab_size=1024,
+                   upsampler=dict(context_channels=32)),
 }
 _PRESETS["tiny"] = replace(
     _PRESETS["sd15"],
@@ -156,9 +159,9 @@ _PRESETS["tiny"] = replace(
     vae_layers_per_block=1,
     vae_norm_num_groups=8,
     head_channels=16,
-    decoder=dict(align_channels=16, stream_channels=(8, 16, 16), fusion_channels=(16, 16, 8),
+    decoder=dict(align_channels=16, stream_channels=(8, 16, 16), fusion_channels=(16, 16, 8, 8),
                  head_channels=8),
-    upsampler=dict(hidden_channels=8),
+    upsampler=dict(hidden_channels=8, context_channels=8),
 )
 _PRESETS["demo"] = replace(
     _PRESETS["sd15"],
@@ -183,9 +186,9 @@ _PRESETS["demo"] = replace(
     vae_block_out_channels=(32, 64, 128, 128),
     vae_layers_per_block=1,
     head_channels=64,
-    decoder=dict(align_channels=64, stream_channels=(24, 48, 96), fusion_channels=(64, 32, 16),
-                 head_channels=16),
-    upsampler=dict(hidden_channels=16),
+    decoder=dict(align_channels=64, stream_channels=(24, 48, 96), fusion_channels=(128, 64, 32, 16),
+                 head_channels=16, residual=True),
+    upsampler=dict(hidden_channels=16, context_channels=16),
 )
 
 PRESET_NAMES: tuple[str, ...] = tuple(_PRESETS)

@@ -2,10 +2,11 @@
 
 Two interpolation-convolution groups (appendix 6.4). Each group bilinearly upsamples the
 alpha (and the previous group's hidden features) to its scale, concatenates the image at
-that scale, and runs 3x3 submanifold convolutions on the active set
-dilate(low < alpha < high) only; it adds the predicted residual there and keeps the
-interpolated alpha everywhere else. Group 1 works at half the requested size, group 2 at
-the requested size exactly, so no further resize is needed.
+that scale and the matting decoder's context feature read bilinearly from the decoder's
+resolution, and runs 3x3 submanifold convolutions on the active set (low < alpha < high,
+the paper's 0.01 < alpha < 0.99, optionally dilated) only; it adds the predicted residual
+there and keeps the interpolated alpha everywhere else. Group 1 works at half the
+requested size, group 2 at the requested size exactly, so no further resize is needed.
 
 Backends for the submanifold convolutions:
 - ``torch``: pure torch, exact submanifold semantics (outputs only at active sites, inputs
@@ -21,6 +22,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 from functools import partial
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -98,6 +100,27 @@ def submanifold_conv3x3(
     return torch.cat(outs) if outs else feats.new_zeros(0, cout)
 
 
+Reader = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def _bilinear(read: Reader, dst_coords: torch.Tensor, src_size: tuple[int, int], dst_size: tuple[int, int],
+              dtype: torch.dtype) -> torch.Tensor:
+    """Bilinear resize (align_corners=False) read at dst_coords (N,3) (b,y,x) of a grid of
+    dst_size; ``read(y, x)`` returns the (N,C) source values at source rows/columns."""
+
+    def axis(dst: torch.Tensor, n_in: int, n_out: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        pos = ((dst.to(dtype) + 0.5) * (n_in / n_out) - 0.5).clamp(min=0)
+        lo = pos.floor().long().clamp(max=n_in - 1)
+        hi = (lo + 1).clamp(max=n_in - 1)
+        return lo, hi, (pos - lo.to(dtype))[:, None]
+
+    y0, y1, ly = axis(dst_coords[:, 1], src_size[0], dst_size[0])
+    x0, x1, lx = axis(dst_coords[:, 2], src_size[1], dst_size[1])
+    top = read(y0, x0) * (1 - lx) + read(y0, x1) * lx
+    bottom = read(y1, x0) * (1 - lx) + read(y1, x1) * lx
+    return top * (1 - ly) + bottom * ly
+
+
 def sparse_bilinear(
     feats: torch.Tensor, src: ActiveSet, src_size: tuple[int, int], dst_coords: torch.Tensor, dst_size: tuple[int, int]
 ) -> torch.Tensor:
@@ -108,24 +131,24 @@ def sparse_bilinear(
     """
     padded = torch.cat([feats, feats.new_zeros(1, feats.shape[1])])
     hp, wp = src_size[0] + 2, src_size[1] + 2
-    rows = src.index_map.view(-1)
-
-    def axis(dst: torch.Tensor, n_in: int, n_out: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        pos = ((dst.to(feats.dtype) + 0.5) * (n_in / n_out) - 0.5).clamp(min=0)
-        lo = pos.floor().long().clamp(max=n_in - 1)
-        hi = (lo + 1).clamp(max=n_in - 1)
-        return lo, hi, (pos - lo.to(feats.dtype))[:, None]
-
-    base = dst_coords[:, 0] * (hp * wp)
-    y0, y1, ly = axis(dst_coords[:, 1], src_size[0], dst_size[0])
-    x0, x1, lx = axis(dst_coords[:, 2], src_size[1], dst_size[1])
+    rows, base = src.index_map.view(-1), dst_coords[:, 0] * (hp * wp)
 
     def read(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return padded.index_select(0, rows.index_select(0, base + (y + 1) * wp + x + 1))
 
-    top = read(y0, x0) * (1 - lx) + read(y0, x1) * lx
-    bottom = read(y1, x0) * (1 - lx) + read(y1, x1) * lx
-    return top * (1 - ly) + bottom * ly
+    return _bilinear(read, dst_coords, src_size, dst_size, feats.dtype)
+
+
+def dense_bilinear(dense: torch.Tensor, dst_coords: torch.Tensor, dst_size: tuple[int, int]) -> torch.Tensor:
+    """F.interpolate(dense (B,C,H,W), dst_size, bilinear) read at dst_coords (N,3) -> (N,C),
+    without building the dense map at dst_size."""
+    b, c, h, w = dense.shape
+    flat, base = dense.movedim(1, -1).reshape(-1, c), dst_coords[:, 0] * (h * w)
+
+    def read(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return flat.index_select(0, base + y * w + x)
+
+    return _bilinear(read, dst_coords, (h, w), dst_size, dense.dtype)
 
 
 def _spconv_weight(conv_weight_shape: torch.Size, weight: torch.Tensor) -> torch.Tensor:
@@ -191,9 +214,14 @@ def downscale(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 class SparseUpsampler(ModelMixin, ConfigMixin):
     """Two interpolation-convolution groups refining alpha only where it is transparent.
 
-    Each group: ``num_convs`` 3x3 convs (ReLU between) from (alpha, RGB, hidden) to
-    ``hidden_channels`` and a last 3x3 conv to a 1-channel residual (zero-initialised, so
-    an untrained upsampler is bilinear interpolation).
+    Each group: ``num_convs`` 3x3 convs (ReLU between) from (alpha, RGB, decoder context,
+    previous group's hidden) to ``hidden_channels`` and a last 3x3 conv to a 1-channel
+    residual (zero-initialised, so an untrained upsampler is bilinear interpolation).
+
+    ``context_channels``: channels of the decoder's context feature it reads (the
+    decoder's ``context_channels``); 0, the value of folders saved before this input
+    existed, reads none. The active set is ``low < alpha < high`` dilated by
+    ``dilation`` px (0: the paper's rule; old folders were saved with 2).
     """
 
     @register_to_config
@@ -201,17 +229,18 @@ class SparseUpsampler(ModelMixin, ConfigMixin):
         self,
         hidden_channels: int = 16,
         num_convs: int = 2,
-        dilation: int = 2,
+        dilation: int = 0,
         low: float = 0.01,
         high: float = 0.99,
         backend: str = "auto",
+        context_channels: int = 0,
     ):
         super().__init__()
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.groups = nn.ModuleList()
         for g in range(2):
-            in_ch = 4 + (hidden_channels if g else 0)
+            in_ch = 4 + context_channels + (hidden_channels if g else 0)
             widths = [in_ch] + [hidden_channels] * num_convs
             body = nn.ModuleList(nn.Conv2d(widths[i], widths[i + 1], 3, padding=1) for i in range(num_convs))
             out = nn.Conv2d(hidden_channels, 1, 3, padding=1)
@@ -229,21 +258,37 @@ class SparseUpsampler(ModelMixin, ConfigMixin):
         return backend
 
     def active_mask(self, alpha: torch.Tensor) -> torch.Tensor:
-        """(B,1,H,W) alpha -> (B,H,W) bool: dilate((low < alpha < high), radius ``dilation``)."""
+        """(B,1,H,W) alpha -> (B,H,W) bool: (low < alpha < high), dilated by ``dilation``."""
         m = ((alpha > self.config.low) & (alpha < self.config.high)).to(alpha.dtype)
         r = self.config.dilation
         if r > 0:
             m = F.max_pool2d(m, 2 * r + 1, stride=1, padding=r)
         return m[:, 0] > 0
 
-    def forward(self, image: torch.Tensor, alpha: torch.Tensor, backend: str | None = None) -> torch.Tensor:
-        """image (B,3,H2,W2) in [-1,1], alpha (B,1,H,W) in [0,1] -> alpha (B,1,H2,W2) in [0,1]."""
+    def _check_context(self, alpha: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor | None:
+        """The context to read: None when the upsampler has no context input."""
+        want = self.config.context_channels
+        if not want:
+            return None
+        if context is None:
+            raise ValueError(f"this upsampler reads the decoder's context feature ({want} channels): pass context")
+        if context.shape[1] != want or context.shape[-2:] != alpha.shape[-2:]:
+            raise ValueError(f"context must be (B,{want},H,W) at the alpha's size {tuple(alpha.shape[-2:])}, "
+                             f"got {tuple(context.shape)}")
+        return context.to(alpha.dtype)
+
+    def forward(self, image: torch.Tensor, alpha: torch.Tensor, context: torch.Tensor | None = None,
+                backend: str | None = None) -> torch.Tensor:
+        """image (B,3,H2,W2) in [-1,1], alpha (B,1,H,W) in [0,1], context (B,Cc,H,W) the
+        decoder's context feature (ignored when ``context_channels`` is 0) -> alpha
+        (B,1,H2,W2) in [0,1]."""
         which = self.resolve_backend(image.device, backend)
         batch, (h2, w2) = image.shape[0], image.shape[-2:]
         sizes = [((h2 + 1) // 2, (w2 + 1) // 2), (h2, w2)]
         alpha = alpha.to(image.dtype)
+        context = self._check_context(alpha, context)
         hidden: tuple[torch.Tensor, ActiveSet, tuple[int, int]] | None = None
-        for group, size in zip(self.groups, sizes):
+        for g, (group, size) in enumerate(zip(self.groups, sizes)):
             alpha = F.interpolate(alpha, size=size, mode="bilinear", align_corners=False)
             active = ActiveSet.from_mask(self.active_mask(alpha))
             if active.num == 0:
@@ -251,7 +296,9 @@ class SparseUpsampler(ModelMixin, ConfigMixin):
                 continue
             img = image if size == (h2, w2) else downscale(image, size)
             inputs = [active.gather(alpha), active.gather(img)]
-            if group["body"][0].in_channels > 4:
+            if context is not None:
+                inputs.append(dense_bilinear(context, active.coords, size))
+            if g:
                 inputs.append(
                     sparse_bilinear(hidden[0], hidden[1], hidden[2], active.coords, size)
                     if hidden is not None

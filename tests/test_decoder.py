@@ -4,7 +4,7 @@ import torch
 
 from tdm.decoder import DetailDecoder
 
-TINY = dict(feature_channels=8, align_channels=8, stream_channels=(4, 8, 16), fusion_channels=(8, 8, 8), head_channels=4)
+TINY = dict(feature_channels=8, align_channels=8, stream_channels=(4, 8, 16), fusion_channels=(8, 8, 8, 6), head_channels=4)
 
 
 def _inputs(b=2, h=32, w=48, cf=8):
@@ -21,10 +21,40 @@ def test_default_structure_follows_vitmatte_detail_capture():
     dec = DetailDecoder()
     convs = [blk[0] for blk in dec.stream]
     assert [(c.in_channels, c.out_channels, c.stride) for c in convs] == [(5, 48, (2, 2)), (48, 96, (2, 2)), (96, 192, (2, 2))]
-    assert (dec.align[0].in_channels, dec.align[0].out_channels) == (320, 320)
-    assert [blk[0].in_channels for blk in dec.fusion] == [320 + 192 + 96, 128 + 48, 64 + 5]
-    assert dec.fusion[-1][0].out_channels == 32
+    assert (dec.align[0].in_channels, dec.align[0].out_channels) == (320, 288)
+    # one fusion block per detail scale (1/8, 1/4, 1/2, 1), ViTMatte's widths
+    assert [(blk[0].in_channels, blk[0].out_channels) for blk in dec.fusion] == [
+        (288 + 192, 256), (256 + 96, 128), (128 + 48, 64), (64 + 5, 32)]
     assert (dec.head[0].in_channels, dec.head[0].out_channels, dec.head[3].out_channels) == (32, 16, 1)
+    assert not dec.config.residual  # the paper's direct alpha
+
+
+def test_sd15_decoder_matches_table4_parameter_count():
+    """Table 4: 2.67M learnable parameters in stage 3 (the decoder alone)."""
+    with torch.device("meta"):
+        count = sum(p.numel() for p in DetailDecoder(feature_channels=320).parameters())
+    assert abs(count / 2.67e6 - 1) < 0.05, count
+
+
+def test_three_width_layout_of_old_folders_still_builds_and_runs():
+    old = dict(TINY, fusion_channels=(8, 8, 8))
+    dec = DetailDecoder(**old).eval()
+    assert [blk[0].in_channels for blk in dec.fusion] == [8 + 16 + 8, 8 + 4, 8 + 5]
+    with torch.no_grad():
+        assert dec(*_inputs()).shape == (2, 1, 32, 48)
+    with pytest.raises(ValueError):
+        DetailDecoder(**dict(TINY, fusion_channels=(8, 8)))
+
+
+def test_context_feature_is_the_last_fusion_output():
+    dec = _as_if_trained(DetailDecoder(**TINY)).eval()
+    seen = {}
+    dec.head.register_forward_hook(lambda module, args, out: seen.update(head_input=args[0]))
+    with torch.no_grad():
+        alpha, context = dec(*_inputs(), return_context=True)
+        assert torch.equal(alpha, dec(*_inputs()))
+    assert context.shape == (2, dec.context_channels, 32, 48) and dec.context_channels == TINY["fusion_channels"][-1]
+    assert torch.equal(context, seen["head_input"])
 
 
 def test_output_shape_and_range():
@@ -43,7 +73,7 @@ def _as_if_trained(dec: DetailDecoder) -> DetailDecoder:
 
 
 def test_untrained_residual_decoder_returns_the_upsampled_coarse_alpha():
-    dec = DetailDecoder(**TINY).eval()
+    dec = DetailDecoder(**TINY, residual=True).eval()
     image, alpha_lr, conf, feats = _inputs()
     with torch.no_grad():
         alpha = dec(image, alpha_lr, conf, feats)

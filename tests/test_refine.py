@@ -1,9 +1,17 @@
-"""SparseUpsampler: exact submanifold semantics on CPU, shapes, range, backends."""
+"""SparseUpsampler: exact submanifold semantics on CPU, shapes, range, backends, the
+decoder's context input, the active-set rule, old folders."""
+import json
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from tdm.refine import ActiveSet, SparseUpsampler, submanifold_conv3x3
+import tdm
+from tdm.refine import ActiveSet, SparseUpsampler, dense_bilinear, submanifold_conv3x3
+
+DEMO = Path(tdm.__file__).parent / "assets" / "demo"
 
 
 def _random_upsampler(seed=0, **kw) -> SparseUpsampler:
@@ -21,6 +29,12 @@ def _soft_alpha(h=24, w=32, seed=0):
     return (torch.sigmoid(4 * x) + 0.05 * torch.randn(1, 1, h, w, generator=g)).clamp(0, 1)
 
 
+def _context(alpha, channels=3, seed=0):
+    """A decoder context feature (B,C,H,W) at the alpha's size."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(alpha.shape[0], channels, *alpha.shape[-2:], generator=g)
+
+
 @pytest.mark.parametrize("density", [0.05, 0.3, 0.8, 1.0])
 def test_submanifold_conv_equals_masked_dense_conv(density):
     g = torch.Generator().manual_seed(int(density * 100))
@@ -34,7 +48,7 @@ def test_submanifold_conv_equals_masked_dense_conv(density):
     torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
 
 
-def _dense_reference(up: SparseUpsampler, image, alpha):
+def _dense_reference(up: SparseUpsampler, image, alpha, context=None):
     """The same computation with dense masked convolutions (conv2d(x*m)*m)."""
     h2, w2 = image.shape[-2:]
     hidden = None
@@ -43,6 +57,8 @@ def _dense_reference(up: SparseUpsampler, image, alpha):
         m = up.active_mask(alpha)[:, None].float()
         img = image if size == (h2, w2) else F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True)
         parts = [alpha, img]
+        if context is not None:
+            parts.append(F.interpolate(context, size=size, mode="bilinear", align_corners=False))
         if hidden is not None:
             parts.append(F.interpolate(hidden, size=size, mode="bilinear", align_corners=False))
         x = torch.cat(parts, 1)
@@ -55,14 +71,57 @@ def _dense_reference(up: SparseUpsampler, image, alpha):
 
 
 @pytest.mark.parametrize("out_size", [(96, 128), (101, 157)])
-def test_torch_backend_equals_dense_masked_reference(out_size):
-    up = _random_upsampler()
+@pytest.mark.parametrize("context_channels", [0, 3])
+@pytest.mark.parametrize("dilation", [0, 2])
+def test_torch_backend_equals_dense_masked_reference(out_size, context_channels, dilation):
+    up = _random_upsampler(context_channels=context_channels, dilation=dilation)
     image = torch.rand(2, 3, *out_size) * 2 - 1
     alpha = torch.cat([_soft_alpha(seed=0), _soft_alpha(seed=1)])
+    context = _context(alpha) if context_channels else None
     with torch.no_grad():
-        out = up(image, alpha, backend="torch")
-        ref = _dense_reference(up, image, alpha)
+        out = up(image, alpha, context, backend="torch")
+        ref = _dense_reference(up, image, alpha, context)
     torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("dst_size", [(50, 70), (12, 9), (24, 32)])
+def test_dense_bilinear_equals_interpolate(dst_size):
+    dense = torch.randn(2, 5, 24, 32)
+    coords = torch.ones(2, *dst_size, dtype=torch.bool).nonzero()
+    expected = F.interpolate(dense, size=dst_size, mode="bilinear", align_corners=False)
+    torch.testing.assert_close(dense_bilinear(dense, coords, dst_size), expected.movedim(1, -1).reshape(-1, 5))
+
+
+def test_every_group_reads_the_decoder_context():
+    up = _random_upsampler(context_channels=3)
+    # input channels: alpha 1 + RGB 3 + context 3 (+ the previous group's hidden in group 2)
+    assert [g["body"][0].in_channels for g in up.groups] == [7, 7 + up.config.hidden_channels]
+    image, alpha = torch.rand(1, 3, 96, 128) * 2 - 1, _soft_alpha()
+    context = _context(alpha)
+    with torch.no_grad():
+        base = up(image, alpha, context)
+        assert not torch.allclose(base, up(image, alpha, context + 1))
+    with pytest.raises(ValueError, match="context"):
+        up(image, alpha)
+    with pytest.raises(ValueError, match="context"):
+        up(image, alpha, context[:, :2])
+
+
+def test_upsampler_without_context_input_ignores_a_context():
+    up = _random_upsampler()
+    assert up.config.context_channels == 0  # absent from a config: the old behaviour
+    image, alpha = torch.rand(1, 3, 48, 64) * 2 - 1, _soft_alpha()
+    with torch.no_grad():
+        assert torch.equal(up(image, alpha), up(image, alpha, _context(alpha)))
+
+
+def test_active_set_is_the_papers_rule_by_default():
+    up = SparseUpsampler()
+    alpha = torch.tensor([0.0, 0.01, 0.011, 0.5, 0.989, 0.99, 1.0]).view(1, 1, 1, 7)
+    assert up.active_mask(alpha).tolist() == [[[False, False, True, True, True, False, False]]]
+    # the dilated variant old folders were saved with spreads it by ``dilation`` px
+    wide = SparseUpsampler(dilation=1).active_mask(alpha)
+    assert wide.tolist() == [[[False, True, True, True, True, True, False]]]
 
 
 def test_output_size_range_and_inactive_pixels_keep_interpolation():
@@ -77,7 +136,7 @@ def test_output_size_range_and_inactive_pixels_keep_interpolation():
     assert out.min() >= 0 and out.max() <= 1
     interp = F.interpolate(F.interpolate(alpha, size=(39, 66), mode="bilinear"), size=(77, 131), mode="bilinear")
     far = torch.ones_like(out, dtype=torch.bool)
-    far[..., 10:56, 4:46] = False  # around the patch (dilated twice)
+    far[..., 10:56, 4:46] = False  # around the patch
     far[..., :, 54:78] = False  # around the 0 -> 1 edge (soft after interpolation)
     assert torch.equal(out[far], interp[far])
     assert not torch.allclose(out[~far], interp[~far])  # the patch was refined
@@ -112,24 +171,40 @@ def test_backend_choice():
 
 
 def test_save_and_load(tmp_path):
-    up = _random_upsampler(hidden_channels=4)
+    up = _random_upsampler(hidden_channels=4, context_channels=2)
     up.save_pretrained(tmp_path)
     loaded = SparseUpsampler.from_pretrained(tmp_path)
     image, alpha = torch.rand(1, 3, 40, 48) * 2 - 1, _soft_alpha(10, 12)
+    context = _context(alpha, 2)
     with torch.no_grad():
-        assert torch.equal(up(image, alpha), loaded(image, alpha))
+        assert torch.equal(up(image, alpha, context), loaded(image, alpha, context))
+
+
+def test_shipped_demo_loads_and_runs_with_its_old_upsampler_config():
+    saved = json.loads((DEMO / "upsampler" / "config.json").read_text())
+    assert "context_channels" not in saved and saved["dilation"] == 2  # saved before both changes
+    pipe = tdm.TDMPipeline.from_pretrained(DEMO)
+    assert pipe.upsampler.config.context_channels == 0 and pipe.upsampler.config.dilation == 2
+    assert len(pipe.decoder.fusion) == 3 and pipe.decoder.config.residual
+    image = np.random.default_rng(0).integers(0, 255, (180, 260, 3), dtype=np.uint8)
+    calls = []
+    pipe.upsampler.register_forward_hook(lambda module, args, out: calls.append(out.shape))
+    alpha = pipe(image, prompt="the zebra").alpha
+    assert calls == [(1, 1, 180, 260)]  # larger than the processing size: the upsampler ran
+    assert alpha.shape == (1, 180, 260) and 0 <= alpha.min() <= alpha.max() <= 1
 
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_spconv_matches_torch_backend_on_cuda():
     pytest.importorskip("spconv.pytorch")
-    up = _random_upsampler().cuda()
+    up = _random_upsampler(context_channels=3).cuda()
     image = torch.rand(2, 3, 270, 480, device="cuda") * 2 - 1
     alpha = torch.cat([_soft_alpha(68, 120, seed=0), _soft_alpha(68, 120, seed=1)]).cuda()
+    context = _context(alpha).cuda()
     with torch.no_grad():
-        a = up(image, alpha, backend="torch")
-        b = up(image, alpha, backend="spconv")
+        a = up(image, alpha, context, backend="torch")
+        b = up(image, alpha, context, backend="spconv")
     torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-3)
 
 
@@ -151,18 +226,19 @@ def spconv_on_cpu(monkeypatch):
 
 @pytest.mark.parametrize("out_size", [(41, 67), (135, 240)])
 def test_spconv_backend_matches_torch_backend_on_cpu(spconv_on_cpu, monkeypatch, out_size):
-    up = _random_upsampler(seed=5)
+    up = _random_upsampler(seed=5, context_channels=3)
     g = torch.Generator().manual_seed(7)
     image = torch.rand(2, 3, *out_size, generator=g) * 2 - 1
     h, w = (out_size[0] + 3) // 4, (out_size[1] + 3) // 4
     alpha = torch.cat([_soft_alpha(h, w, seed=2), _soft_alpha(h, w, seed=3).flip(-1)])
-    reference = up(image, alpha, backend="torch")
+    context = _context(alpha, 3, seed=4)
+    reference = up(image, alpha, context, backend="torch")
     reference.square().sum().backward()
     expected_grads = [p.grad.clone() for p in up.parameters()]
     up.zero_grad()
 
     monkeypatch.setattr(up, "resolve_backend", lambda device, backend=None: "spconv")
-    out = up(image, alpha)
+    out = up(image, alpha, context)
     out.square().sum().backward()
     torch.testing.assert_close(out, reference, rtol=1e-4, atol=1e-4)
     for got, want in zip((p.grad for p in up.parameters()), expected_grads):

@@ -11,13 +11,18 @@ import torch
 import tdm
 from tdm.train import TrainConfig, train
 from tdm.train.data import collate
-from tdm.train.setup import build_stage, open_data
+from tdm.config import get_preset
+from tdm.decoder import DetailDecoder
+from tdm.train.matting import MattingStage
+from tdm.train.setup import build_stage, data_resolution, open_data, processing_side
 from tdm.unets import student_teacher_copy_map
 
 DATA = "synthetic:length=12,max_objects=2"
 # (stage, steps, lr): a few dozen steps at a raised lr on a dozen samples
 PLAN = [("semantic", 24, 1e-3), ("transparency", 24, 1e-3), ("matting", 24, 1e-2),
         ("upsampler", 16, 1e-2)]
+# the upsampler stage runs the decoder at 1/4 of the side, which must stay a multiple of 64
+STAGE_OPTIONS = {"upsampler": {"resolution": 256}}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +36,7 @@ def one_thread():
 def config(stage: str, output, steps: int, lr: float, init=None, **extra) -> TrainConfig:
     return TrainConfig(preset="tiny", stage=stage, data=DATA, output=str(output), max_steps=steps,
                        batch_size=2, lr=lr, init=init and str(init), val_size=2, progress=False,
-                       **extra)
+                       **{**STAGE_OPTIONS.get(stage, {}), **extra})
 
 
 def records(output) -> list[dict]:
@@ -118,3 +123,41 @@ def test_gradient_checkpointing_gives_the_same_gradients(tmp_path, one_thread):
         assert torch.allclose(g0[name], g1[name], rtol=1e-4, atol=1e-7), name
     with pytest.raises(ValueError, match="semantic stage only"):
         build_stage(config("transparency", tmp_path, 1, 1e-3, gradient_checkpointing=True))
+
+
+def test_upsampler_stage_trains_the_entire_network(chain):
+    """Appendix 6.4: decoder and upsampler train together; the upsampler reads the
+    decoder's context feature."""
+    before = tdm.TDMPipeline.from_pretrained(chain["matting"]).decoder.state_dict()
+    after = tdm.TDMPipeline.from_pretrained(chain["upsampler"])
+    changed = [k for k, v in after.decoder.state_dict().items() if not torch.equal(v, before[k])]
+    assert any(k.startswith("fusion") for k in changed) and any(k.startswith("head") for k in changed)
+    assert after.upsampler.config.context_channels == after.decoder.context_channels > 0
+    assert after.upsampler.config.dilation == 0  # the paper's active set
+
+
+def test_upsampler_targets_are_the_samples_never_upscaled(tmp_path, one_thread):
+    cfg = config("upsampler", tmp_path, 1, 1e-3)
+    side = processing_side(cfg)
+    assert data_resolution(cfg) == side  # read like every stage, not at 4x the side
+    data, _ = open_data(cfg, 2)
+    batch = collate([data[0], data[1]])
+    assert batch["alpha"].shape[-2:] == (side, side)
+    module = build_stage(cfg).train()
+    assert {"decoder", "upsampler"} <= set(module.trainable)
+    decoded, upsampled = [], []
+    module.decoder.register_forward_hook(lambda m, args, out: decoded.append(args[0].shape[-1]))
+    module.upsampler.register_forward_hook(lambda m, args, out: upsampled.append(out.shape[-2:]))
+    module(batch)["loss"].backward()
+    assert decoded == [side // 2, side // 4]  # the inputs shrink instead
+    assert upsampled == [(side, side)] * 2  # compared with the sample's own alpha
+    with pytest.raises(ValueError, match="multiple of 256"):
+        build_stage(config("upsampler", tmp_path, 1, 1e-3, resolution=128))
+
+
+def test_matting_stage_builds_the_presets_decoder_over_an_old_layout():
+    pipe = tdm.build_pipeline("tiny")
+    pipe.register_modules(decoder=DetailDecoder(feature_channels=32, align_channels=16, stream_channels=(8, 16, 16),
+                                                fusion_channels=(16, 16, 8), head_channels=8))
+    stage = MattingStage(pipe, get_preset("tiny"), 64)
+    assert tuple(stage.trainable["decoder"].config.fusion_channels) == get_preset("tiny").decoder["fusion_channels"]

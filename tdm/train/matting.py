@@ -22,12 +22,14 @@ class FrozenStudentStage(Stage):
         self.unet, self.alpha_head, self.decoder = pipe.unet, pipe.alpha_head, pipe.decoder
         self.freeze(self.unet, self.alpha_head, self.text_adapter, self.decoder)
 
-    def matte(self, image: torch.Tensor, texts: list[str]) -> torch.Tensor:
-        """image (B,3,H,W) in [-1,1] at the processing side -> decoder alpha (B,1,H,W)."""
+    def matte(self, image: torch.Tensor, texts: list[str], return_context: bool = False
+              ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """image (B,3,H,W) in [-1,1] at the processing side -> decoder alpha (B,1,H,W)
+        (and with ``return_context`` its context feature (B,C,H,W))."""
         latents, text = self.encode({"image": image, "text": texts})
         with torch.no_grad():
             out = run_student(self.unet, self.alpha_head, latents, text, capture=False)
-        return self.decoder(image, out.alpha_lr, out.confidence_logits, out.feature)
+        return self.decoder(image, out.alpha_lr, out.confidence_logits, out.feature, return_context)
 
     def export(self) -> Any:
         """The pipeline without the training-only teacher and semantic head."""
@@ -35,21 +37,26 @@ class FrozenStudentStage(Stage):
         return self.pipe
 
 
+def matting_terms(pred: torch.Tensor, gt: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The decoder's loss (sec. 3.4): mean L1 + Laplacian of alphas (B,1,H,W), and its terms."""
+    l1, lap = (pred - gt).abs().mean(), laplacian_loss(pred, gt)
+    return {"loss": l1 + lap, "l1": l1, "laplacian": lap}
+
+
 class MattingStage(FrozenStudentStage):
-    """Trains ``decoder`` from scratch (its weights in the --init folder were never trained:
-    stages 1-2 leave it at build time's random draw)."""
+    """Trains ``decoder`` from scratch, built from the preset (the --init folder's was never
+    trained: stages 1-2 leave it at build time's random draw)."""
 
     name = "matting"
 
     def __init__(self, pipe: Any, preset: Preset, side: int):
-        pipe.register_modules(decoder=DetailDecoder.from_config(pipe.decoder.config))
+        channels = pipe.unet.config.block_out_channels[0]
+        pipe.register_modules(decoder=DetailDecoder(**{**preset.decoder_config(), "feature_channels": channels}))
         super().__init__(pipe, preset)
         self.set_trainable(decoder=self.decoder)
 
     def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        pred, gt = self.matte(batch["image"], batch["text"]), batch["alpha"]
-        l1, lap = (pred - gt).abs().mean(), laplacian_loss(pred, gt)
-        return {"loss": l1 + lap, "l1": l1, "laplacian": lap}
+        return matting_terms(self.matte(batch["image"], batch["text"]), batch["alpha"])
 
     @torch.no_grad()
     def predict_alpha(self, batch: dict[str, Any]) -> torch.Tensor:
