@@ -1,11 +1,12 @@
 """TDMPipeline: images + a text prompt -> alpha mattes, in one U-Net step.
 
 Shaped like diffusers' Marigold pipelines. A frame goes: resize (long side =
-``resolution``) and pad to the student's multiple -> VAE encoder (``z = E(x).mode() *
+``resolution``) and pad to the student's multiple, or with ``square=True`` the paper's
+squash to ``resolution`` x ``resolution`` (sec. 4.2, appendix 6.2.3) -> VAE encoder (``z = E(x).mode() *
 scaling_factor``, x in [-1, 1]) -> student U-Net at t=1 with the adapted text features
--> alpha head (alpha_lr, R at 1/8) -> detail decoder (alpha and its context feature at
-processing size) -> unpad -> sparse upsampler to the output size (the input size, long
-side capped at ``max_output_side``) -> exact resize to the input size.
+-> alpha head (alpha_lr, R at 1/8) -> detail decoder (alpha at processing size) ->
+unpad -> sparse upsampler to the output size (the input size, long side capped at
+``max_output_side``) -> exact resize to the input size.
 """
 from __future__ import annotations
 
@@ -132,22 +133,28 @@ class TDMPipeline(DiffusionPipeline):
         text = self.text_encoder(ids.to(self.text_encoder.device)).last_hidden_state
         return self.text_adapter(text.to(self.text_adapter.dtype))
 
-    def processing_size(self, size: tuple[int, int], resolution: int | None = None) -> tuple[int, int]:
-        """(H, W) -> (Hr, Wr) with the long side at ``resolution`` rounded to a multiple of 64."""
+    def processing_size(self, size: tuple[int, int], resolution: int | None = None,
+                        square: bool = False) -> tuple[int, int]:
+        """(H, W) -> (Hr, Wr) with the long side at ``resolution`` rounded to a multiple of 64;
+        ``square``: (resolution, resolution) whatever the aspect, as the paper trains and infers."""
         resolution = resolution or self.config.resolution
         resolution = max(64, int(round(resolution / 64)) * 64)
+        if square:
+            return resolution, resolution
         scale = resolution / max(size)
         return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
     @torch.inference_mode()
-    def encode_images(self, images: ImageInput, resolution: int | None = None) -> EncodedImages:
-        """Images of one size -> EncodedImages (resized, padded, VAE-encoded)."""
+    def encode_images(self, images: ImageInput, resolution: int | None = None,
+                      square: bool = False) -> EncodedImages:
+        """Images of one size -> EncodedImages (resized as ``processing_size`` says, padded,
+        VAE-encoded)."""
         frames = to_uint8_chw(images)
         if len({tuple(f.shape) for f in frames}) > 1:
             raise ValueError("encode_images needs images of one size; call the pipeline for mixed sizes")
         device, dtype = self.vae.device, self.vae.dtype
         originals = torch.stack(frames).to(device)
-        valid = self.processing_size(tuple(originals.shape[-2:]), resolution)
+        valid = self.processing_size(tuple(originals.shape[-2:]), resolution, square)
         x = _resize(originals.float() / 255, valid) * 2 - 1
         m = self.pad_multiple
         pad = (0, -valid[1] % m, 0, -valid[0] % m)
@@ -171,22 +178,23 @@ class TDMPipeline(DiffusionPipeline):
         text = text.to(device=self.unet.device, dtype=self.unet.dtype).expand(n, -1, -1)
         feature = self.unet.features(encoded.latents.to(self.unet.dtype), text)
         alpha_lr, confidence_logits = self.alpha_head(feature.to(self.alpha_head.dtype))
-        alpha, context = self.decoder(encoded.images.to(self.decoder.dtype), alpha_lr, confidence_logits,
-                                      feature.to(self.decoder.dtype), return_context=True)
+        alpha = self.decoder(encoded.images.to(self.decoder.dtype), alpha_lr, confidence_logits,
+                             feature.to(self.decoder.dtype))
         alpha = alpha[..., : encoded.valid[0], : encoded.valid[1]]
         target = self.output_size(encoded.size)
         if encoded.guide is not None:
-            context = context[..., : encoded.valid[0], : encoded.valid[1]].to(self.upsampler.dtype)
-            alpha = self.upsampler(encoded.guide, alpha.to(self.upsampler.dtype), context)
+            alpha = self.upsampler(encoded.guide, alpha.to(self.upsampler.dtype))
         alpha = _resize(alpha.float(), target)
         return _resize(alpha, encoded.size)[:, 0].clamp(0, 1)
 
     @torch.inference_mode()
     def __call__(self, images: ImageInput, prompt: str | Sequence[str], resolution: int | None = None,
-                 output_type: str = "np", batch_size: int = 0) -> TDMPipelineOutput:
+                 output_type: str = "np", batch_size: int = 0, square: bool = False) -> TDMPipelineOutput:
         """Matte ``images`` (one (H,W,3), a list, or an (N,H,W,3) batch; uint8 or float in
         [0,1]) for ``prompt`` (one string, or one per image). ``batch_size`` 0: all at once.
-        Returns alpha (N, H, W) at each input's size, or a list when sizes differ."""
+        ``square``: process at ``resolution`` x ``resolution`` (the paper's) instead of
+        keeping the aspect ratio. Returns alpha (N, H, W) at each input's size, or a list
+        when sizes differ."""
         if output_type not in ("np", "pt"):
             raise ValueError(f"output_type must be 'np' or 'pt', got {output_type!r}")
         frames = to_uint8_chw(images)
@@ -203,7 +211,7 @@ class TDMPipeline(DiffusionPipeline):
         for (_, p), indices in groups.items():
             for start in range(0, len(indices), step):
                 chunk = indices[start:start + step]
-                encoded = self.encode_images([frames[i].permute(1, 2, 0) for i in chunk], resolution)
+                encoded = self.encode_images([frames[i].permute(1, 2, 0) for i in chunk], resolution, square)
                 alpha = self.predict_alpha(encoded, text[unique.index(p)][None]).float().cpu()
                 for i, a in zip(chunk, alpha):
                     alphas[i] = a

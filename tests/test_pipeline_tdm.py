@@ -57,6 +57,24 @@ def test_split_api_matches_call(pipe):
         pipe.encode_images([_image(64, 96), _image(32, 32)])
 
 
+def test_square_mode_squashes_to_the_resolution_without_padding(pipe):
+    """The paper's preprocessing: any aspect ratio -> resolution x resolution, no padding."""
+    image = _image(40, 100, 5)
+    assert pipe.processing_size((40, 100), 128, square=True) == (128, 128)
+    keep = pipe.encode_images(image, resolution=128)
+    assert keep.valid == (51, 128) and keep.images.shape[-2:] == (64, 128)  # padded by 13 rows
+    encoded = pipe.encode_images(image, resolution=128, square=True)
+    assert encoded.valid == (128, 128) and encoded.latents.shape[-2:] == (16, 16)
+    rgb = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+    squashed = torch.nn.functional.interpolate(rgb, size=(128, 128), mode="bilinear", align_corners=False)
+    torch.testing.assert_close(encoded.images, squashed * 2 - 1)
+    out = pipe(image, prompt="the dog", resolution=128, square=True).alpha
+    assert out.shape == (1, 40, 100)
+    by_parts = pipe.predict_alpha(encoded, pipe.encode_prompt("the dog"))
+    np.testing.assert_allclose(out, by_parts.numpy(), atol=1e-5)
+    assert np.abs(out - pipe(image, prompt="the dog", resolution=128).alpha).max() > 1e-3
+
+
 def test_large_input_goes_through_the_upsampler(pipe):
     # long side 160 > processing 64: the sparse upsampler takes alpha to 160 px
     encoded = pipe.encode_images(_image(96, 160), resolution=64)
