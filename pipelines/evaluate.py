@@ -1,9 +1,15 @@
-"""``tdm-eval --model PATH --data SPEC [--json] [--resolution N] [--limit N]``.
+"""``tdm-eval --model PATH --data SPEC [--json] [--resolution N] [--limit N] [--square]
+[--full-resolution] [--prompt TEXT]``.
 
 Runs a pipeline on every sample of ``tdm.data.open_dataset(SPEC)`` (no augmentation) with
-the sample's own text as prompt and prints mean SAD, MSE, Grad, Conn; for video specs
-also dtSSD and MESSDdt over each clip's consecutive frames. Errors: one line on stderr,
-exit code 2, no traceback.
+the sample's own text (or ``--prompt``) as prompt and prints mean SAD, MSE, Grad, Conn;
+for video specs also dtSSD and MESSDdt over each clip's consecutive frames. Two protocols
+(docs/CLI.md says which paper table each reproduces): by default image and GT are squashed
+to ``--size`` x ``--size`` and scored there (Table 1); ``--full-resolution`` feeds each
+image at its own size (the pipeline infers at its processing size and upsamples) and
+scores at that size (Tables 2 and 10). ``--square`` makes the pipeline process at
+``resolution`` x ``resolution`` as the paper does. Errors: one line on stderr, exit code
+2, no traceback.
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import time
 from collections import defaultdict
 from typing import Any, Iterable, Sequence
 
+import cv2
 import numpy as np
 import torch
 
@@ -38,7 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="dataset SPEC, e.g. refmatte:/data/RefMatte,split=test")
     p.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
     p.add_argument("--resolution", type=int, default=None, help="processing long side (default: the model's)")
-    p.add_argument("--size", type=int, default=512, help="evaluation image size given to the dataset")
+    p.add_argument("--size", type=int, default=512,
+                   help="side image and GT are squashed to and scored at (synthetic: made at)")
+    p.add_argument("--full-resolution", action="store_true",
+                   help="score at each image's own size, the model inferring at its processing "
+                        "size (paper Tables 2, 10); default: at --size x --size (Table 1)")
+    p.add_argument("--square", action="store_true",
+                   help="process at --resolution x --resolution like the paper (default: keep "
+                        "the aspect ratio, pad to 64)")
+    p.add_argument("--prompt", help="one prompt for every sample (default: each sample's text)")
     p.add_argument("--limit", type=int, default=None, help="evaluate at most N samples")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--dtype", default="fp32", choices=("fp32", "fp16", "bf16"))
@@ -58,8 +73,30 @@ def clip_key(dataset: Any, index: int) -> object | None:
     return getattr(clip, "name", id(clip))
 
 
-def evaluate(pipe: Any, dataset: Any, resolution: int | None = None, limit: int | None = None) -> dict[str, Any]:
+def full_resolution_pair(dataset: Any, index: int, sample: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Image (H,W,3) uint8 and GT alpha (H,W) of item ``index`` at its own size: the real
+    image sets read the record's files again; synthetic samples are made at ``--size``."""
+    from tdm.data.io import read_rgb
+    from tdm.data.synthetic import SyntheticMattingDataset
+
+    if isinstance(dataset, SyntheticMattingDataset):
+        return to_uint8(sample["image"]), sample["alpha"][0].float().numpy()
+    if not hasattr(dataset, "records"):
+        raise UsageError("--full-resolution scores one image set at a time "
+                         "(refmatte, refcoco, p3m, am2k, rm1k or synthetic)")
+    record = dataset.records[index % len(dataset.records)]
+    image, alpha = read_rgb(record.image), record.alpha()
+    if alpha.shape != image.shape[:2]:
+        alpha = cv2.resize(alpha, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return image, alpha
+
+
+def evaluate(pipe: Any, dataset: Any, resolution: int | None = None, limit: int | None = None,
+             square: bool = False, full_resolution: bool = False, prompt: str | None = None) -> dict[str, Any]:
     """Mean image metrics over samples; video metrics averaged over clips (>= 2 frames).
+    ``full_resolution``: the model sees, and is scored on, each image at its own size
+    (else the dataset's ``--size`` sample); ``square`` is the pipeline's; ``prompt``
+    replaces every sample's text.
 
     -> {"samples": n, "sad": ..., "mse": ..., "grad": ..., "conn": ... [, "dtssd", "messddt"]}.
     """
@@ -70,9 +107,10 @@ def evaluate(pipe: Any, dataset: Any, resolution: int | None = None, limit: int 
     clips: dict[object, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
     for index in range(count):
         sample = dataset[index]
-        gt = sample["alpha"][0].float().numpy()
-        pred = np.asarray(pipe(to_uint8(sample["image"]), prompt=sample["text"], resolution=resolution,
-                               output_type="np").alpha[0], dtype=np.float64)
+        image, gt = (full_resolution_pair(dataset, index, sample) if full_resolution
+                     else (to_uint8(sample["image"]), sample["alpha"][0].float().numpy()))
+        pred = np.asarray(pipe(image, prompt=prompt or sample["text"], resolution=resolution,
+                               square=square, output_type="np").alpha[0], dtype=np.float64)
         for name, fn in IMAGE_METRICS.items():
             scores[name].append(fn(pred, gt))
         key = clip_key(dataset, index)
@@ -119,7 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         start = time.perf_counter()
         with quiet_loading(), torch.inference_mode():
             pipe.set_progress_bar_config(disable=True)
-            summary = evaluate(pipe, dataset, args.resolution, args.limit)
+            summary = evaluate(pipe, dataset, args.resolution, args.limit, square=args.square,
+                               full_resolution=args.full_resolution, prompt=args.prompt)
         summary["seconds"] = round(time.perf_counter() - start, 3)
     except UsageError as exc:
         print(f"tdm-eval: error: {exc}", file=sys.stderr)

@@ -1,24 +1,28 @@
 """tdm-eval: metrics aggregation and the CLI on a tiny random pipeline."""
 import json
 
+import cv2
 import numpy as np
 import pytest
 import torch
 
+import real_layouts
 from pipelines import evaluate
+from tdm.data.matting import open_folder_set
 
 
 class _Pipe:
-    """Stands in for TDMPipeline: returns a fixed offset of the ground truth."""
+    """Stands in for TDMPipeline: returns a fixed offset of the ground truth (``truth(i)``,
+    by default the dataset's sample)."""
 
-    def __init__(self, dataset, offset):
-        self.dataset, self.offset, self.calls = dataset, offset, []
+    def __init__(self, dataset, offset, truth=None):
+        self.offset, self.calls = offset, []
+        self.truth = truth or (lambda i: dataset[i]["alpha"][0].numpy())
 
-    def __call__(self, image, prompt, resolution=None, output_type="np"):
+    def __call__(self, image, prompt, resolution=None, output_type="np", square=False):
         index = len(self.calls)
-        self.calls.append((image.shape, prompt))
-        gt = self.dataset[index]["alpha"][0].numpy()
-        return type("Out", (), {"alpha": np.clip(gt + self.offset, 0, 1)[None]})
+        self.calls.append((image.shape, prompt) + ((square,) if square else ()))
+        return type("Out", (), {"alpha": np.clip(self.truth(index) + self.offset, 0, 1)[None]})
 
 
 class _Clips(list):
@@ -42,6 +46,24 @@ def test_evaluate_means_and_prompts():
     assert summary["mse"] == pytest.approx(0.01)
     assert "dtssd" not in summary
     assert pipe.calls == [((8, 8, 3), "a"), ((8, 8, 3), "b")]
+
+
+def test_full_resolution_protocol_scores_each_image_at_its_own_size(tmp_path):
+    """Tables 2/10: the model gets the 48x64 file, not the 32x32 sample, and SAD sums over
+    48x64 pixels; --prompt replaces the captions, --square reaches the pipeline."""
+    root = real_layouts.make_am2k(tmp_path / "AM-2k")
+    data = open_folder_set("am2k", root, size=32, split="test", augment=False)
+    native = cv2.imread(str(root / "validation/mask/m_test.png"), 0) / 255.0
+    resized = evaluate.evaluate(_Pipe(data, 0.0, lambda i: np.zeros((32, 32))), data)
+    assert resized["sad"] == pytest.approx(data[0]["alpha"].sum().item() / 1000, rel=1e-4)
+    pipe = _Pipe(data, 0.0, lambda i: np.zeros((48, 64)))
+    full = evaluate.evaluate(pipe, data, full_resolution=True, square=True, prompt="the foreground animal")
+    assert pipe.calls == [((48, 64, 3), "the foreground animal", True)]
+    assert full["sad"] == pytest.approx(native.sum() / 1000, rel=1e-4)
+    assert full["mse"] == pytest.approx((native ** 2).mean(), rel=1e-4)
+    with pytest.raises(evaluate.UsageError):  # a video clip has no record to read again
+        evaluate.evaluate(_Pipe(None, 0.0, lambda i: np.zeros((8, 8))), _Clips([_sample(0.2)]),
+                          full_resolution=True)
 
 
 def test_evaluate_video_metrics_per_clip_and_limit():
@@ -68,6 +90,20 @@ def test_cli_on_a_tiny_saved_pipeline(tmp_path, capsys):
     summary = json.loads(out.out.strip().splitlines()[-1])
     assert summary["samples"] == 2
     assert all(summary[k] >= 0 for k in ("sad", "mse", "grad", "conn"))
+
+
+def test_cli_full_resolution_square_on_a_real_layout(tmp_path, capsys):
+    tdm = pytest.importorskip("tdm")
+    tdm.build_pipeline("tiny", seed=0, device="cpu").save_pretrained(tmp_path / "model")
+    root = real_layouts.make_p3m(tmp_path / "P3M-10k")
+    args = ["--model", str(tmp_path / "model"), "--data", f"p3m:{root}/validation/P3M-500-P,split=test",
+            "--json", "--device", "cpu", "--size", "32"]
+    assert evaluate.main(args + ["--full-resolution", "--square", "--prompt", "the foreground person"]) == 0
+    full = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert evaluate.main(args) == 0
+    resized = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert full["samples"] == resized["samples"] == 1
+    assert full["sad"] != resized["sad"]
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
