@@ -59,15 +59,15 @@ class MatteWorker:
         return str(self.device)
 
     def matte_chunk(self, path: str, start: int, stop: int, prompts: tuple[str, ...],
-                    resolution: int | None, batch_size: int) -> ChunkResult:
+                    resolution: int | None, batch_size: int, square: bool = False) -> ChunkResult:
         """Frames start..stop of `path` -> (frame indices (N,), alphas (P,N,H,W) uint16,
         this actor's peak GPU memory in MiB so far or None on CPU)."""
         from pipelines.model import FrameMatter
         from pipelines.streams import batched
 
-        key = (prompts, resolution)
+        key = (prompts, resolution, square)
         if key not in self.matters:
-            self.matters[key] = FrameMatter(self.pipe, list(prompts), resolution)
+            self.matters[key] = FrameMatter(self.pipe, list(prompts), resolution, square)
         matter = self.matters[key]
         indices, alphas = [], []
         with Prefetch(lambda: batched(video.read_frames(path, start, stop), batch_size)) as reader:
@@ -179,7 +179,7 @@ class WorkerPool:
         """Queue one chunk of `job` on `actor`; the ref gives its `ChunkResult`."""
         opts = job.options
         return actor.matte_chunk.remote(job.input, chunk.start, chunk.stop, tuple(job.prompts),
-                                        opts.resolution, opts.batch_size)
+                                        opts.resolution, opts.batch_size, opts.square)
 
     def shutdown(self) -> None:
         for actor in self.actors + list(self.starting.values()):

@@ -84,7 +84,8 @@ class Engine:
             if cuda:
                 torch.cuda.reset_peak_memory_stats()
             with job_progress(job) as bar:
-                run_local(job, FrameMatter(self.pipe, job.prompts, job.options.resolution), bar)
+                matter = FrameMatter(self.pipe, job.prompts, job.options.resolution, job.options.square)
+                run_local(job, matter, bar)
         except Exception as exc:  # reported by the caller: raised for one video, listed in a batch
             return exc
         peak = int(torch.cuda.max_memory_allocated() // 2 ** 20) if cuda else None
@@ -122,7 +123,7 @@ def matte_video(input: str, prompt: str | list[str], output: str | list[str], **
     """Matte one video, like `tdm-video INPUT --prompt ... -o ...`; returns the summary.
 
     `options` are the fields of `pipelines.options.MatteOptions` (output_type, background,
-    model, device, dtype, batch_size, resolution, start, end, audio, ray_address,
+    model, device, dtype, batch_size, resolution, square, start, end, audio, ray_address,
     num_workers, chunk_frames, skip_existing, quiet, progress). Raises
     `pipelines.UsageError` or `video.VideoError` with a one-line message on bad input.
     """

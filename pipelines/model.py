@@ -91,16 +91,16 @@ def quiet_loading() -> Iterator[None]:
 class FrameMatter:
     """Prompts encoded once; then frame batches -> alpha (P, N, H, W) uint16 per prompt."""
 
-    def __init__(self, pipe, prompts: list[str], resolution: int | None):
+    def __init__(self, pipe, prompts: list[str], resolution: int | None, square: bool = False):
         self.pipe = pipe
-        self.resolution = resolution
+        self.resolution, self.square = resolution, square
         with torch.inference_mode():
             self.embeddings = pipe.encode_prompt(list(prompts))
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         """rgb (N,H,W,3) uint8 -> (P,N,H,W) uint16; image latents shared by all prompts."""
         with torch.inference_mode():
-            encoded = self.pipe.encode_images(rgb, resolution=self.resolution)
+            encoded = self.pipe.encode_images(rgb, resolution=self.resolution, square=self.square)
             alphas = [self.pipe.predict_alpha(encoded, self.embeddings[p:p + 1])
                       for p in range(self.embeddings.shape[0])]
         return quantize(torch.stack(alphas).float().cpu().numpy())

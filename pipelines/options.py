@@ -42,6 +42,8 @@ class MatteOptions:
     `start`/`end` are frame indices (end exclusive) or seconds written as "2.5s".
     `output_type` is one type for every output or one per output, in order.
     `model` is a folder, a hub id, or an already loaded `tdm.TDMPipeline` (local only).
+    `square` processes frames at `resolution` x `resolution` like the paper (default: keep
+    the aspect ratio, pad to 64).
     `progress` is called with the number of frames written so far. `threads` sets torch's
     CPU threads (local process or each Ray actor): CPU results are bit-identical across
     executors only at the same thread count.
@@ -54,6 +56,7 @@ class MatteOptions:
     dtype: str = "fp32"
     batch_size: int = 4
     resolution: int | None = None
+    square: bool = False
     start: int | str = 0
     end: int | str | None = None
     audio: bool = True

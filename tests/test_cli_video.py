@@ -7,13 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 import pipelines.model
+import tdm
 import video
 from pipelines.cli import video_main
-from pipelines_fixtures import CLIP_FRAMES, clip, clip_path, leftovers, model_dir, times_of  # noqa: F401
+from pipelines_fixtures import (CLIP_FRAMES, alpha_of, clip, clip_path, leftovers,  # noqa: F401
+                                model_dir, times_of)
 
 SCRIPT = Path(sys.executable).with_name("tdm-video")
 
@@ -35,6 +38,22 @@ def test_console_script_end_to_end(tmp_path, clip_path, model_dir):  # noqa: F81
     assert (info.num_frames, info.width, info.height) == (CLIP_FRAMES, src.width, src.height)
     assert info.has_audio and info.audio_codec == src.audio_codec
     assert times_of(out) == times_of(clip_path)
+
+
+def test_square_flag_gives_the_pipelines_square_mode(tmp_path, clip_path, model_dir, capsys):  # noqa: F811
+    """--square: the 64x48 frames are squashed to 64x64 (the paper's), not padded."""
+    out = tmp_path / "square.mkv"
+    code, err = run_cli([clip_path, "-p", "the white square", "-o", out, "--model", model_dir,
+                         "--resolution", "64", "--square", "--device", "cpu", "--quiet"], capsys)
+    assert code == 0, err
+    pipe = tdm.TDMPipeline.from_pretrained(model_dir)
+    rgb = np.stack([f.rgb for f in video.read_frames(clip_path)])
+    text = pipe.encode_prompt("the white square")
+    want = {square: np.concatenate([pipe.predict_alpha(pipe.encode_images(rgb[i:i + 4], 64, square), text)
+                                    for i in range(0, len(rgb), 4)]) for square in (True, False)}
+    got = alpha_of(out).astype(np.float32) / 255
+    assert np.abs(got - want[True]).max() <= 1 / 255 + 1e-6
+    assert np.abs(got - want[False]).max() > 2 / 255
 
 
 def run_cli(argv, capsys) -> tuple[int, str]:

@@ -38,6 +38,17 @@ def test_two_cpu_workers_give_the_local_output(ray_local, tmp_path, clip_path, m
     assert times_of(out) == times_of(clip_path)
 
 
+def test_square_reaches_the_ray_workers(ray_local, tmp_path, clip_path, model_dir,  # noqa: F811
+                                        local_matte):
+    options = dict(output_type="alpha", model=model_dir, threads=1, square=True, **FAST)
+    pipelines.matte_video(clip_path, "the white square", str(tmp_path / "local.mkv"), **options)
+    pipelines.matte_video(clip_path, "the white square", str(tmp_path / "ray.mkv"), ray_address="local",
+                          num_workers=2, chunk_frames=4, **options)
+    square = alpha_of(tmp_path / "local.mkv")
+    assert np.array_equal(alpha_of(tmp_path / "ray.mkv"), square)
+    assert not np.array_equal(square, alpha_of(local_matte))
+
+
 def test_batch_reports_a_corrupt_video_and_finishes_the_rest(ray_local, tmp_path, model_dir,  # noqa: F811
                                                             capsys):
     videos, out = tmp_path / "videos", tmp_path / "out"
