@@ -87,7 +87,7 @@ class MatteOptions:
             choose("--output-type", t, OUTPUT_TYPES)
         positive("--batch-size", self.batch_size)
         if self.resolution is not None:
-            positive("--resolution", self.resolution)
+            check_resolution(self.resolution)
         if self.num_workers is not None:
             positive("--num-workers", self.num_workers)
         if self.chunk_frames is not None:
@@ -106,6 +106,18 @@ class MatteOptions:
 def choose(name: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise UsageError(f"{name}: invalid value {value!r} (choose from {', '.join(allowed)})")
+    return value
+
+
+MAX_RESOLUTION = 2048  # the student's processing side; the sparse upsampler goes beyond
+
+
+def check_resolution(value: int) -> int:
+    """A processing side the model can run: a multiple of 64 from 64 to MAX_RESOLUTION."""
+    positive("--resolution", value)
+    if value % 64 or value > MAX_RESOLUTION:
+        raise UsageError(f"--resolution: must be a multiple of 64 from 64 to {MAX_RESOLUTION}, "
+                         f"got {value} (the sparse upsampler takes the matte to the frame's size)")
     return value
 
 

@@ -78,6 +78,8 @@ def assert_one_line_error(code: int, err: str, needle: str) -> None:
     (["{clip}", "-p", "x", "-o", "{out}/o.mp4", "--output-type", "sepia"], "invalid choice: 'sepia'"),
     (["{clip}", "-p", "x", "-o", "{out}/o.mp4", "--dtype", "fp8"], "invalid choice: 'fp8'"),
     (["{clip}", "-p", "x", "-o", "{out}/o.mp4", "--batch-size", "0"], "--batch-size: must be a positive"),
+    (["{clip}", "-p", "x", "-o", "{out}/o.mp4", "--resolution", "100000"], "multiple of 64 from 64 to"),
+    (["{clip}", "-p", "x", "-o", "{out}/o.mp4", "--resolution", "100"], "multiple of 64 from 64 to"),
     (["{clip}", "-p", "x", "-o", "{out}/o.mp4", "--start", "soon"], "--start: expected a frame index"),
     (["{clip}", "-p", "x", "-o", "{out}/o.mp4", "--start", "50"], "empty frame range 50:12"),
     (["{clip}", "-p", "x", "-o", "{out}/o.gif"], "unknown output extension '.gif'"),
