@@ -147,15 +147,10 @@ def convert_frame(frame: av.VideoFrame, rotation: int, alpha: bool) -> tuple[np.
 
 def _file_frames(info: VideoInfo, start: int, stop: int, alpha: bool) -> Iterator[Frame]:
     table = info.frame_pts
-    container = open_input(info.path)
+    container, decoder = _open_at(info, start, alpha)
     produced = 0
     try:
         stream = container.streams.video[0]
-        decoder = make_decoder(stream, alpha, info.has_alpha)
-        if table and start > 0:
-            container.seek(table[start], stream=stream, backward=True, any_frame=False)
-            if decoder is not stream.codec_context:
-                decoder.flush_buffers()
         count = 0
         bad_packets = 0
         for frame in _decode(container, stream, decoder):
@@ -177,6 +172,8 @@ def _file_frames(info: VideoInfo, start: int, stop: int, alpha: bool) -> Iterato
             rgb, a = convert_frame(frame, info.rotation, alpha)
             produced += 1
             yield Frame(index, pts, float(pts * info.time_base), rgb, a, info.time_base)
+            if index == stop - 1:
+                break  # done: reading on could only meet the damage that ends a cut file
     finally:
         container.close()
     wanted = stop - start
@@ -185,10 +182,32 @@ def _file_frames(info: VideoInfo, start: int, stop: int, alpha: bool) -> Iterato
     _warn_lost(info, wanted - produced, bad_packets, wanted)
 
 
+def _open_at(info: VideoInfo, start: int, alpha: bool):
+    """The input container and decoder, positioned at the keyframe before frame `start`.
+    Where that seek fails (a cut-off file can refuse it), decoding starts from the top:
+    the caller drops frames before `start` by index anyway."""
+    container = open_input(info.path)
+    stream = container.streams.video[0]
+    if info.frame_pts and start > 0:
+        try:
+            container.seek(info.frame_pts[start], stream=stream, backward=True, any_frame=False)
+        except av.FFmpegError:
+            container.close()
+            container = open_input(info.path)
+            stream = container.streams.video[0]
+    return container, make_decoder(stream, alpha, info.has_alpha)
+
+
 def _decode(container, stream, decoder) -> Iterator[av.VideoFrame | None]:
-    """Decode packets; a packet that fails to decode yields None instead of raising."""
+    """Decode packets; a packet that fails to decode, or that the demuxer marks corrupt
+    (cut short by the end of the file), yields None instead of raising. Such a packet is
+    never fed to the decoder: a frame-threaded decoder fails its flush over it and loses
+    the frames it still holds."""
     try:
         for packet in container.demux(stream):
+            if packet.is_corrupt:
+                yield None
+                continue
             try:
                 frames = decoder.decode(packet)
             except av.EOFError:
