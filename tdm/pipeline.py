@@ -2,11 +2,11 @@
 
 Shaped like diffusers' Marigold pipelines. A frame goes: resize (long side =
 ``resolution``) and pad to the student's multiple, or with ``square=True`` the paper's
-squash to ``resolution`` x ``resolution`` (sec. 4.2, appendix 6.2.3) -> VAE encoder (``z = E(x).mode() *
-scaling_factor``, x in [-1, 1]) -> student U-Net at t=1 with the adapted text features
--> alpha head (alpha_lr, R at 1/8) -> detail decoder (alpha at processing size) ->
-unpad -> sparse upsampler to the output size (the input size, long side capped at
-``max_output_side``) -> exact resize to the input size.
+squash to ``resolution`` x ``resolution`` (sec. 4.2, appendix 6.2.3) -> VAE encoder
+(``z = E(x).mode() * scaling_factor``, x in [-1, 1]) -> student U-Net at t=1 with the
+adapted text features -> alpha head (alpha_lr, R at 1/8) -> detail decoder (alpha and its
+context feature at processing size) -> unpad -> sparse upsampler to the output size (the
+input size, long side capped at ``max_output_side``) -> exact resize to the input size.
 """
 from __future__ import annotations
 
@@ -178,12 +178,13 @@ class TDMPipeline(DiffusionPipeline):
         text = text.to(device=self.unet.device, dtype=self.unet.dtype).expand(n, -1, -1)
         feature = self.unet.features(encoded.latents.to(self.unet.dtype), text)
         alpha_lr, confidence_logits = self.alpha_head(feature.to(self.alpha_head.dtype))
-        alpha = self.decoder(encoded.images.to(self.decoder.dtype), alpha_lr, confidence_logits,
-                             feature.to(self.decoder.dtype))
+        alpha, context = self.decoder(encoded.images.to(self.decoder.dtype), alpha_lr, confidence_logits,
+                                      feature.to(self.decoder.dtype), return_context=True)
         alpha = alpha[..., : encoded.valid[0], : encoded.valid[1]]
         target = self.output_size(encoded.size)
         if encoded.guide is not None:
-            alpha = self.upsampler(encoded.guide, alpha.to(self.upsampler.dtype))
+            context = context[..., : encoded.valid[0], : encoded.valid[1]].to(self.upsampler.dtype)
+            alpha = self.upsampler(encoded.guide, alpha.to(self.upsampler.dtype), context)
         alpha = _resize(alpha.float(), target)
         return _resize(alpha, encoded.size)[:, 0].clamp(0, 1)
 
