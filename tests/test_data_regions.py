@@ -31,3 +31,26 @@ def test_batched_shapes_and_default_kernel():
     assert (labels[0, 0] == FOREGROUND).sum() == (32 - 14) ** 2
     assert labels[0, 0, 16, 16] == TRANSPARENT and labels[0, 0, 0, 0] == BACKGROUND
     assert mask[0, 0, 32, 32] == 1 and mask[0, 0, 12, 32] == 0
+
+
+def test_pool_regions_one_rule_for_labels_and_mask():
+    from tdm.data.regions import pool_regions
+    from tdm.train.inputs import low_res_mask
+
+    alpha = torch.zeros(1, 1, 16, 24)
+    alpha[..., :12] = 1.0      # fg cols 0..10 after erosion, transparent 11..12, bg 13..23
+    alpha[..., 3, 20] = 0.5    # one soft pixel in the top right cell
+    labels, mask = region_labels(alpha[:, 0], kernel=3)
+    low, low_mask = pool_regions(labels, (2, 3))
+    expected = [[FOREGROUND, TRANSPARENT, TRANSPARENT], [FOREGROUND, TRANSPARENT, BACKGROUND]]
+    np.testing.assert_array_equal(low[0].numpy(), expected)
+    assert labels[0, 8, 8] == FOREGROUND  # nearest sampling would call cell (1, 1) foreground
+    # the mask of the pooled labels is the min-pooled M of the confidence target R
+    torch.testing.assert_close(low_mask[:, None], low_res_mask(mask[:, None], (2, 3)))
+    torch.manual_seed(0)
+    for shape in ((9, 11), (32, 32)):
+        a = torch.rand(2, 1, 64, 64).round() * torch.rand(2, 1, 1, 1).round()
+        lab, m = region_labels(a[:, 0], kernel=5)
+        pl, pm = pool_regions(lab, shape)
+        torch.testing.assert_close(pm[:, None], low_res_mask(m[:, None], shape))
+        assert ((pl != TRANSPARENT).float() == pm).all()

@@ -1,10 +1,18 @@
-"""Synthetic referring-matting generator: format, determinism, correct texts, clips."""
+"""Synthetic referring-matting generator: format, determinism, held-out splits, texts that
+match the layout, absent objects, sizes, clips."""
+import re
+
 import numpy as np
+import pytest
 import torch
 
+from tdm.data import open_dataset
+from tdm.data.families import FAMILIES
+from tdm.data.objects import CATEGORIES, SUPERCATEGORY, draw_object
 from tdm.data.phrases import InstanceInfo, referring_expressions
-from tdm.data.shapes import CATEGORIES, draw_object
-from tdm.data.synthetic import SyntheticMattingDataset, make_clip, make_scene, pick_target
+from tdm.data.shapes import PALETTE
+from tdm.data.splits import BACKGROUNDS, PATTERNS, families
+from tdm.data.synthetic import SyntheticMattingDataset, make_clip, make_pair_clip
 
 
 def test_sample_format_and_determinism():
@@ -13,7 +21,7 @@ def test_sample_format_and_determinism():
     s = a[2]
     assert s["image"].shape == (3, 64, 96) and s["alpha"].shape == (1, 64, 96)
     assert s["image"].min() >= -1 and s["image"].max() <= 1
-    assert 0 <= s["alpha"].min() and s["alpha"].max() <= 1 and s["alpha"].sum() > 0
+    assert 0 <= s["alpha"].min() and s["alpha"].max() <= 1
     assert s["source"] == "synthetic" and isinstance(s["text"], str) and s["text"]
     t = b[2]
     assert torch.equal(s["image"], t["image"]) and torch.equal(s["alpha"], t["alpha"]) and s["text"] == t["text"]
@@ -21,36 +29,107 @@ def test_sample_format_and_determinism():
     assert not torch.equal(s["image"], other["image"])
 
 
-def test_every_category_draws_and_glass_is_transparent():
+def test_every_family_draws_and_glass_is_transparent():
     rng = np.random.default_rng(0)
     for cat in CATEGORIES:
-        p = draw_object(cat, rng, 96)
-        assert p.alpha.shape == p.rgb.shape[:2] and p.alpha.max() > 0.3, cat
+        for fam in FAMILIES[cat]:
+            p = draw_object(cat, rng, 64, family=fam)
+            assert p.alpha.shape == p.rgb.shape[:2] and p.alpha.max() > 0.3 and p.family == fam, (cat, fam)
     glass = draw_object("glass", rng, 96)
-    body = glass.alpha[(glass.alpha > 0.05)]
-    assert "transparent" in glass.attributes and np.median(body) < 0.5
+    assert "transparent" in glass.attributes and (glass.alpha[glass.alpha > 0.05] < 0.4).mean() > 0.3
     assert "striped" in draw_object("zebra", rng, 96).attributes
+    dog = draw_object("dog", rng, 96, family="standing")
+    assert ((dog.alpha > 0.05) & (dog.alpha < 0.95)).mean() > 0.02  # fur strands give soft alpha
+
+
+def _drawn(split, n=120, size=48):
+    ds = SyntheticMattingDataset(size, length=n, seed=5, split=split)
+    fams, pats, bgs = set(), set(), set()
+    for i in range(n):
+        scene, _, _ = ds.scene(i)
+        fams |= {(p.category, p.family) for p in scene.patches}
+        pats |= {p.pattern for p in scene.patches}
+        bgs.add(scene.background)
+    return fams, pats, bgs
+
+
+def test_held_out_families_patterns_and_backgrounds_never_reach_train():
+    held = {(c, f) for s in ("val", "test") for c in CATEGORIES for f in families(c, s)}
+    held_pat = {f"{k}/{v}" for k, t in PATTERNS.items() for s in ("val", "test") for v in t[s]}
+    fams, pats, bgs = _drawn("train", n=200)
+    assert fams and not fams & held and not pats & held_pat
+    assert not bgs & set(BACKGROUNDS["val"] + BACKGROUNDS["test"])
+    assert len(fams) > 25 and len(bgs) >= 5  # the train split is itself diverse
+    fams, pats, bgs = _drawn("test")
+    assert fams <= {(c, f) for c in CATEGORIES for f in families(c, "test")} and bgs <= set(BACKGROUNDS["test"])
+    assert all(p == "plain" or p.split("/")[1] in sum((t["test"] for t in PATTERNS.values()), ()) for p in pats)
+    with pytest.raises(ValueError):
+        SyntheticMattingDataset(32, split="nope")
+    assert open_dataset("synthetic:length=3,split=val", size=32).split == "val"
+
+
+def _words(text):
+    return set(re.findall(r"[a-z]+", text))
+
+
+def test_texts_match_the_layout_and_absent_prompts_are_empty():
+    ds = SyntheticMattingDataset(64, length=250, seed=11)
+    seen = {"left": 0, "right": 0, "absent": 0, "big": 0}
+    for i in range(250):
+        scene, target, text = ds.scene(i)
+        words = _words(text)
+        shown = [k for k, inf in enumerate(scene.infos) if inf.area > 0.0005]
+        if target is None:  # absent: no instance of the named category, or none of the named colour
+            seen["absent"] += 1
+            named = [c for c in CATEGORIES if c in words]
+            assert len(named) == 1 and float(ds[i]["alpha"].sum()) == 0.0
+            same = [scene.infos[k] for k in shown if scene.infos[k].category == named[0]]
+            assert not same or all(inf.colour not in text for inf in same)
+            continue
+        t = scene.infos[target]
+        assert t.category in words or SUPERCATEGORY[t.category] in words, text
+        assert float(scene.alphas[target].sum()) > 0
+        adjectives = words & (set(PALETTE) | {"striped", "spotted", "transparent", "see"})
+        same = [scene.infos[k] for k in shown if k != target and scene.infos[k].category == t.category
+                and adjectives <= _words(scene.infos[k].colour) | scene.infos[k].attributes | {"see"}]
+        if not same:
+            continue
+        if words & {"left", "leftmost"}:
+            seen["left"] += 1
+            assert all(t.cx < o.cx for o in same), text
+        if words & {"right", "rightmost"}:
+            seen["right"] += 1
+            assert all(t.cx > o.cx for o in same), text
+        if words & {"big", "bigger", "biggest", "large", "larger", "largest"}:
+            seen["big"] += 1
+            assert all(t.size > o.size for o in same), text
+    assert min(seen.values()) >= 3, seen  # every kind of phrase occurs
 
 
 def test_positions_follow_the_layout():
-    zebras = [InstanceInfo("zebra", "black and white", {"striped"}, 0.2, 0.5, 0.05),
-              InstanceInfo("zebra", "black and white", {"striped"}, 0.8, 0.5, 0.05),
-              InstanceInfo("dog", "brown", set(), 0.5, 0.5, 0.04)]
+    box = lambda cx: (cx - 0.1, 0.4, cx + 0.1, 0.6)  # noqa: E731
+    zebras = [InstanceInfo("zebra", "black and white", {"striped"}, 0.2, 0.5, 0.05, 0.05, box(0.2)),
+              InstanceInfo("zebra", "black and white", {"striped"}, 0.8, 0.5, 0.05, 0.05, box(0.8)),
+              InstanceInfo("dog", "brown", set(), 0.5, 0.5, 0.04, 0.04, box(0.5))]
     left = referring_expressions(zebras, 0)
-    assert "the left zebra" in left and "a zebra on the left" in left and "the striped animal on the left" in left
-    assert not any("right" in t for t in left) and "the zebra" not in left  # ambiguous
+    assert {"the left zebra", "left zebra", "the leftmost zebra", "the zebra on the left"} <= set(left)
+    assert not any("right" in t for t in left) and "the zebra" not in left  # "the zebra" is ambiguous
     assert "the dog" in referring_expressions(zebras, 2)
+    close = [InstanceInfo("zebra", "black and white", set(), 0.45, 0.5, 0.05, 0.05, box(0.45)),
+             InstanceInfo("zebra", "black and white", set(), 0.5, 0.5, 0.05, 0.05, box(0.5))]
+    assert referring_expressions(close, 0) == []  # too close to call left / right
 
 
-def test_scene_texts_name_the_target_category_and_position():
-    for seed in range(6):
-        rng = np.random.default_rng(seed)
-        scene = make_scene(rng, 96, max_objects=4)
-        target, text = pick_target(scene, rng)
-        info = scene.infos[target]
-        assert info.category in text or {"animal", "object", "plant"} & set(text.split())
-        if " left" in text:  # the target is left of every other instance the noun matches
-            assert info.cx <= 0.5 or len(scene.infos) > 1
+def test_object_sizes_cover_ten_to_sixty_percent():
+    ds = SyntheticMattingDataset(64, length=300, seed=2)
+    extents = []
+    for i in range(300):
+        scene, target, _ = ds.scene(i)
+        for p in scene.patches:
+            a = p.alpha > 0.5
+            rows, cols = np.nonzero(a.any(1))[0], np.nonzero(a.any(0))[0]
+            extents.append(np.sqrt((rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)) / 64)
+    assert min(extents) < 0.13 and max(extents) > 0.5 and np.median(extents) > 0.2
 
 
 def test_clip_shapes_motion_and_determinism():
@@ -60,3 +139,15 @@ def test_clip_shapes_motion_and_determinism():
     assert not np.array_equal(a[0], a[-1]) and text
     f2, a2, text2 = make_clip(5, num_frames=8, size=(48, 64))
     assert np.array_equal(f, f2) and np.array_equal(a, a2) and text == text2
+    _, val_alphas, _ = make_clip(5, num_frames=4, size=(48, 64), split="val")
+    assert not np.array_equal(val_alphas[0], a[0])
+
+
+def test_pair_clip_left_and_right_zebra():
+    frames, alphas, texts = make_pair_clip(3, "zebra", num_frames=6, size=(96, 128))
+    assert texts == ("the left zebra", "the right zebra")
+    assert frames.shape == (6, 96, 128, 3) and alphas.shape == (2, 6, 96, 128)
+    xs = np.arange(128, dtype=np.float32)
+    for t in range(6):
+        cx = [(a[t].sum(0) * xs).sum() / a[t].sum() for a in alphas]
+        assert cx[0] + 0.08 * 128 < cx[1]

@@ -105,7 +105,8 @@ def folder_records(root: str | Path, split: str = "train", captions: str | Path 
 
 
 def open_refmatte(root, size=512, seed=0, split="train", augment=True, annotations=None) -> RecordDataset:
-    return RecordDataset(refmatte_records(root, split, annotations), "refmatte", size, seed, augment)
+    return RecordDataset(refmatte_records(root, split, annotations), "refmatte", size, seed, augment,
+                         composite=True)
 
 
 def open_folder_set(name: str, root, size=512, seed=0, split="train", augment=True, captions=None) -> RecordDataset:

@@ -1,10 +1,14 @@
 """Referring expressions for synthetic scenes, built from the actual layout.
 
-A phrase is (noun, adjective, position). The noun is the category or its supercategory
-("animal", "object", "plant"); the adjective a colour word or an attribute (striped,
-transparent, small, large); the position (left, right, top, bottom, middle) is computed
-among the instances the noun+adjective match, or among all instances when only one
-matches. Only phrases that single out the target are kept, so every text is correct.
+A referring option is (noun, adjective, relation): the noun is the category or its
+supercategory ("animal", "vehicle", "object", "plant"), the adjective a colour word or an
+attribute (striped, spotted, transparent), the relation a position (left, right, middle,
+top, bottom) or a size (big, small) that singles the target out among the instances the
+noun and adjective match. An option is kept only when it picks out the target and nothing
+else: positions need centres at least ``MARGIN`` apart (and the target's box edge beyond
+the others'), sizes a ratio of ``SIZE_RATIO`` in area, and colours a viewer could confuse
+("red" and "orange") count as the same colour. Each option has several renderings ("the
+left zebra", "the zebra on the left", "the leftmost zebra", "left zebra" ...).
 """
 from __future__ import annotations
 
@@ -12,17 +16,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .shapes import SUPERCATEGORY
+from .objects import CATEGORY_COLOURS, SUPERCATEGORY
+from .shapes import CONFUSABLE
 
-POSITIONS = ("left", "right", "top", "bottom", "middle")
-ATTRIBUTES = ("striped", "transparent", "small", "large")
-ADJECTIVE_SYNONYMS = {"large": ("large", "big"), "transparent": ("transparent", "see-through")}
-MARGIN = 0.06  # min gap (fraction of the image) between centres to call one left of another
+MARGIN = 0.08      # min gap (fraction of the image) between centres for a position word
+SIZE_RATIO = 2.0   # min area ratio for big / small
+POSITIONS = ("left", "right", "middle", "top", "bottom")
+SIZES = ("big", "small")
 
 
 @dataclass
 class InstanceInfo:
-    """Layout facts of one visible instance; cx, cy, area are fractions of the image."""
+    """Layout facts of one instance, as fractions of the image: alpha-weighted centre,
+    visible area, ``size`` (its area before occlusion) and the visible box (x0, y0, x1, y1)."""
 
     category: str
     colour: str
@@ -30,90 +36,142 @@ class InstanceInfo:
     cx: float = 0.5
     cy: float = 0.5
     area: float = 0.0
+    size: float = 0.0
+    box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
 
-def size_words(infos: list[InstanceInfo]) -> list[set[str]]:
-    """'large'/'small' per instance: relative within its category, else absolute area."""
-    out: list[set[str]] = [set() for _ in infos]
-    for i, a in enumerate(infos):
-        same = [b.area for j, b in enumerate(infos) if j != i and b.category == a.category]
-        if same:
-            if a.area >= 1.8 * max(same):
-                out[i].add("large")
-            if a.area * 1.8 <= min(same):
-                out[i].add("small")
-        elif a.area > 0.12:
-            out[i].add("large")
-        elif a.area < 0.02:
-            out[i].add("small")
+@dataclass(frozen=True)
+class Option:
+    noun: str
+    adjective: str | None
+    relation: str | None
+    group: int  # how many instances the noun + adjective match
+
+
+def _same_colour(a: str, b: str) -> bool:
+    return a == b or frozenset((a, b)) in CONFUSABLE
+
+
+def matches(info: InstanceInfo, noun: str, adjective: str | None) -> bool:
+    """Whether ``noun`` (+ ``adjective``) could be read as naming ``info``."""
+    if noun not in (info.category, SUPERCATEGORY[info.category]):
+        return False
+    if adjective is None or adjective in info.attributes:
+        return True
+    return _same_colour(adjective, info.colour)
+
+
+def _relations(t: InstanceInfo, others: list[InstanceInfo]) -> list[str]:
+    """Positions and sizes that hold for ``t`` against every one of ``others``."""
+    out = []
+    for axis, lo, hi in ((0, "left", "right"), (1, "top", "bottom")):
+        v = (t.cx, t.cy)[axis]
+        rest = [(o.cx, o.cy)[axis] for o in others]
+        if all(v + MARGIN < r for r in rest) and all(t.box[axis] < o.box[axis] for o in others):
+            out.append(lo)
+        if all(v - MARGIN > r for r in rest) and all(t.box[axis + 2] > o.box[axis + 2] for o in others):
+            out.append(hi)
+    if len(others) == 2:
+        xs = sorted(o.cx for o in others)
+        if xs[0] + MARGIN < t.cx < xs[1] - MARGIN:
+            out.append("middle")
+    if all(t.size >= SIZE_RATIO * o.size for o in others):
+        out.append("big")
+    if all(t.size * SIZE_RATIO <= o.size for o in others):
+        out.append("small")
     return out
 
 
-def _adjectives(info: InstanceInfo, sizes: set[str]) -> set[str]:
-    return {info.colour} | (info.attributes & set(ATTRIBUTES)) | sizes
-
-
-def _position_words(target: int, group: list[int], infos: list[InstanceInfo]) -> list[str]:
-    """Positions that single out ``target`` within ``group`` (or in the image when alone)."""
+def options(infos: list[InstanceInfo], target: int) -> list[Option]:
+    """Every (noun, adjective, relation) that refers to ``infos[target]`` and nothing else."""
     t = infos[target]
-    others = [infos[j] for j in group if j != target]
-    if not others:
-        others = [b for j, b in enumerate(infos) if j != target]
-    words = []
-    if not others:
-        words += ["left"] if t.cx < 0.35 else ["right"] if t.cx > 0.65 else []
-        words += ["top"] if t.cy < 0.35 else ["bottom"] if t.cy > 0.65 else []
-        return words
-    for axis, low, high in (("cx", "left", "right"), ("cy", "top", "bottom")):
-        v, rest = getattr(t, axis), [getattr(o, axis) for o in others]
-        if v + MARGIN < min(rest):
-            words.append(low)
-        if v - MARGIN > max(rest):
-            words.append(high)
-    if len(others) == 2 and all(abs(t.cx - o.cx) > MARGIN for o in others):
-        if min(o.cx for o in others) < t.cx < max(o.cx for o in others):
-            words.append("middle")
-    return words
+    nouns = [t.category] + ([SUPERCATEGORY[t.category]] if SUPERCATEGORY[t.category] != t.category else [])
+    out = []
+    for noun in nouns:
+        for adj in [None, t.colour] + sorted(t.attributes):
+            group = [j for j, b in enumerate(infos) if matches(b, noun, adj)]
+            if group == [target]:
+                out.append(Option(noun, adj, None, 1))
+            else:
+                others = [infos[j] for j in group if j != target]
+                out += [Option(noun, adj, rel, len(group)) for rel in _relations(t, others)]
+    return out
 
 
-def _indefinite(words: str) -> str:
-    return ("an " if words[0] in "aeiou" else "a ") + words
+def _base(noun: str, adj: str | None) -> list[str]:
+    """Noun phrases without article: 'striped zebra', 'person in red' ..."""
+    if adj is None:
+        return [noun]
+    if noun == "person" and adj not in ("striped", "spotted", "transparent"):
+        return [f"person in {adj}", f"person wearing {adj}"]
+    words = ("transparent", "see-through") if adj == "transparent" else (adj,)
+    return [f"{w} {noun}" for w in words]
 
 
-def _render(noun: str, adj: str | None, pos: str | None) -> list[str]:
-    a = f"{adj} " if adj else ""
-    if pos is None:
-        return [f"the {a}{noun}", _indefinite(f"{a}{noun}")]
-    if pos == "middle":
-        return [f"the {a}{noun} in the middle", f"the middle {a}{noun}"]
-    at = "at" if pos in ("top", "bottom") else "on"
-    return [f"the {pos} {a}{noun}", f"the {a}{noun} {at} the {pos}", _indefinite(f"{a}{noun} {at} the {pos}")]
+def render(opt: Option) -> list[str]:
+    """The renderings of one option."""
+    out = []
+    two = opt.group == 2
+    for b in _base(opt.noun, opt.adjective):
+        r = opt.relation
+        if r is None:
+            out += [f"the {b}", b, ("an " if b[0] in "aeiou" else "a ") + b]
+        elif r in ("left", "right"):
+            out += [f"the {r} {b}", f"the {b} on the {r}", f"the {r}most {b}", f"{r} {b}",
+                    f"the {b} at the {r}", f"the {b} on the {r} side"]
+        elif r == "middle":
+            out += [f"the middle {b}", f"the {b} in the middle", f"the {b} in the center", f"the center {b}"]
+        elif r in ("top", "bottom"):
+            out += [f"the {r} {b}", f"the {b} at the {r}",
+                    f"the {'upper' if r == 'top' else 'lower'} {b}" if two else f"the {r}most {b}"]
+        elif r == "big":
+            out += ([f"the bigger {b}", f"the larger {b}", f"the big {b}", f"big {b}"] if two
+                    else [f"the biggest {b}", f"the largest {b}", f"the big {b}"])
+        else:
+            out += ([f"the smaller {b}", f"the small {b}", f"small {b}", f"the little {b}"] if two
+                    else [f"the smallest {b}", f"the small {b}", f"the little {b}"])
+    return out
 
 
 def referring_expressions(infos: list[InstanceInfo], target: int) -> list[str]:
-    """Every phrasing that refers to ``infos[target]`` and to no other instance."""
-    sizes = size_words(infos)
-    adjs = [_adjectives(b, s) for b, s in zip(infos, sizes)]
-    t = infos[target]
-    nouns = [t.category] + ([SUPERCATEGORY[t.category]] if SUPERCATEGORY[t.category] != t.category else [])
-    phrases: list[str] = []
-    for noun in nouns:
-        for adj in [None] + sorted(adjs[target]):
-            group = [j for j, b in enumerate(infos)
-                     if noun in (b.category, SUPERCATEGORY[b.category]) and (adj is None or adj in adjs[j])]
-            positions = _position_words(target, group, infos)
-            if group == [target]:
-                positions = [None] + positions
-            for pos in positions:
-                for word in ADJECTIVE_SYNONYMS.get(adj, (adj,)):
-                    phrases += _render(noun, word, pos)
-    return list(dict.fromkeys(phrases))
+    """Every rendering that refers to ``infos[target]`` and to no other instance."""
+    return list(dict.fromkeys(text for opt in options(infos, target) for text in render(opt)))
 
 
-def describe(infos: list[InstanceInfo], target: int, rng: np.random.Generator) -> str:
-    """One referring expression drawn at random; falls back to the category when the
-    layout leaves nothing unique (e.g. two identical, overlapping instances)."""
-    options = referring_expressions(infos, target)
-    if not options:
-        return f"the {infos[target].category}"
-    return options[int(rng.integers(len(options)))]
+def _choose(items, rng):
+    return items[int(rng.integers(len(items)))]
+
+
+def describe(infos: list[InstanceInfo], target: int, rng: np.random.Generator,
+             allowed: list[Option] | None = None) -> str | None:
+    """One referring expression for ``target`` (an option drawn at random, the category
+    noun three times in four, then one of its renderings), or None when the layout
+    leaves nothing unique (two identical, overlapping instances). ``allowed``: restrict
+    to these options (e.g. those valid in every frame of a clip)."""
+    opts = options(infos, target) if allowed is None else allowed
+    if not opts:
+        return None
+    own = [o for o in opts if o.noun == infos[target].category]
+    pool = own if own and (len(own) == len(opts) or rng.random() < 0.75) else [o for o in opts if o not in own]
+    return _choose(render(_choose(pool, rng)), rng)
+
+
+def absent_expression(infos: list[InstanceInfo], categories: tuple[str, ...],
+                      rng: np.random.Generator) -> str | None:
+    """A phrase that names nothing in the scene: a category that is not there ("the red
+    car" among zebras) or, one time in three, a colour no instance of a present category
+    has or resembles ("the blue car" beside a red one). None if neither exists."""
+    present = {i.category for i in infos}
+    missing = [c for c in categories if c not in present]
+    if present and (not missing or rng.random() < 1 / 3):
+        cat = _choose(sorted(present), rng)
+        have = [i.colour for i in infos if i.category == cat]
+        free = [c for c in CATEGORY_COLOURS[cat] if not any(_same_colour(c, h) for h in have)]
+        if free:
+            return _choose(render(Option(cat, _choose(free, rng), None, 1)), rng)
+    if not missing:
+        return None
+    cat = _choose(missing, rng)
+    adj = _choose(CATEGORY_COLOURS[cat], rng) if rng.random() < 0.4 else None
+    rel = _choose(POSITIONS + SIZES, rng) if rng.random() < 0.3 else None
+    return _choose(render(Option(cat, adj, rel, 2)), rng)

@@ -5,6 +5,10 @@ The paper's semantic target (eq. 2) and the mask M (eqs. 3 and 8): the opaque co
 (alpha == 0) eroded the same way is background, everything else (soft edges, fur,
 glass, and a band of ``kernel // 2`` pixels around every boundary) is transparent.
 
+``pool_regions`` takes labels to a coarser grid (the 1/8 latent grid of the semantic
+logits and of the confidence map R) by one rule for labels and mask alike: a cell is
+foreground (background) only if every pixel in it is, else transparent.
+
 Works on torch tensors; a numpy array is accepted and converted. Results are always
 torch tensors on the input's device.
 """
@@ -45,3 +49,21 @@ def region_labels(
     labels[bg] = BACKGROUND
     mask = (fg | bg).float()
     return labels.reshape(shape), mask.reshape(shape)
+
+
+def pool_regions(labels: torch.Tensor, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Labels (..., H, W) long -> (labels (..., h, w) long, mask (..., h, w) float) at
+    ``size``: a cell is fg (bg) when all its pixels are (a min-pool, windows as in
+    ``F.adaptive_max_pool2d``), else transparent; mask is 1 on fg/bg cells."""
+    shape = labels.shape
+    flat = labels.reshape(-1, 1, shape[-2], shape[-1])
+    h, w = int(size[0]), int(size[1])
+
+    def every(label: int) -> torch.Tensor:
+        return F.adaptive_max_pool2d((flat != label).float(), (h, w)) < 0.5
+
+    fg, bg = every(FOREGROUND), every(BACKGROUND)
+    out = torch.full(fg.shape, TRANSPARENT, dtype=torch.long, device=labels.device)
+    out[fg] = FOREGROUND
+    out[bg] = BACKGROUND
+    return out.reshape(*shape[:-2], h, w), (fg | bg).float().reshape(*shape[:-2], h, w)

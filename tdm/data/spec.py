@@ -3,7 +3,8 @@
 SPEC is one source or several joined with ``+`` (interleaved by the paper's schedule):
 ``name`` or ``name:PATH[,key=value...]`` or ``name:key=value[,...]``, with name one of
 synthetic, refmatte, refcoco, p3m, am2k, rm1k, video. Examples: ``synthetic``,
-``synthetic:length=2000,max_objects=3``, ``refmatte:/data/RefMatte,split=test``,
+``synthetic:length=2000,max_objects=3``, ``synthetic:split=val`` (held-out shape families,
+patterns and backgrounds; ``tdm.data.splits``), ``refmatte:/data/RefMatte,split=test``,
 ``refmatte:/d/RefMatte+refcoco:/d/refcoco+p3m:/d/P3M-10k+am2k:/d/AM-2k``.
 """
 from __future__ import annotations
@@ -52,7 +53,7 @@ def _open_one(name: str, path: str | None, options: dict[str, Any], size, seed: 
     split = options.get("split", "train")
     if name == "synthetic":
         return SyntheticMattingDataset(size, options.get("length", 10000), options.get("seed", seed),
-                                       max_objects=options.get("max_objects", 4), augment=augment)
+                                       max_objects=options.get("max_objects", 4), augment=augment, split=split)
     if name == "refmatte":
         return open_refmatte(path, size, seed, split, augment, options.get("annotations"))
     if name == "refcoco":

@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 from torch.utils.data import Dataset
 
-from .augment import as_size, augment, compose
+from .augment import as_size, compose, flip_and_crop, resize_pair
 from .io import VIDEO_EXTENSIONS, list_images, read_alpha, read_json, read_rgb
 from .records import texts_of
 from .sample import Sample, item_rng, make_sample
@@ -80,7 +80,9 @@ def scan_clips(root: str | Path, text: str = "the person", count_frames: Callabl
 
 class VideoMattingDataset(Dataset):
     """Samples of (clip, frame) pairs at ``size``. Item ``i`` is the ``i % total``-th
-    (clip, frame) pair (clip-major), augmented with a stream from (seed, i).
+    (clip, frame) pair (clip-major), with a random stream from (seed, i). Training views
+    (``augment``) of composite clips get RSSN composition and the text-safe flip/crop of
+    ``tdm.data.augment``; real frames, and everything without ``augment``, a plain resize.
 
     ``source``: a root folder (see ``scan_clips``) or a list of ``VideoClip``.
     ``backgrounds``: folder of images for composite clips (else procedural backgrounds)."""
@@ -123,7 +125,10 @@ class VideoMattingDataset(Dataset):
         if clip.composite:
             h, w = alpha.shape
             bg = (read_rgb(self.backgrounds[int(rng.integers(len(self.backgrounds)))]) if self.backgrounds
-                  else (background(rng, (h, w)) * 255).astype(np.uint8))
+                  else (background(rng, (h, w))[0] * 255).astype(np.uint8))
             image = compose(image, alpha, bg, rng)
-        image, alpha, text = augment(image, alpha, text, self.size, rng if self.augment else None)
+        if self.augment and clip.composite:
+            image, alpha, text = flip_and_crop(image, alpha, text, self.size, rng, alpha)
+        else:
+            image, alpha = resize_pair(image, alpha, self.size)
         return make_sample(image, alpha, text, self.name)

@@ -1,0 +1,478 @@
+"""Shape families: for each category several ways to draw it (poses, body styles).
+
+``FAMILIES[category][family](sketch, rng)`` fills a :class:`~tdm.data.shapes.Sketch` in
+world units (the object faces right, y down), with random proportions inside the family.
+Which family belongs to which split is fixed in ``tdm.data.splits``: held-out families
+are other silhouettes of the same categories.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .shapes import (ACCENT, CENTRE, DARK, GLASS, GREEN, HAIR, LIGHT, MAIN, METAL, SHADE, SKIN,
+                     TRUNK, Sketch)
+
+Draw = Callable[[Sketch, np.random.Generator], None]
+
+
+def _at(p, length: float, angle: float) -> np.ndarray:
+    """The point ``length`` from ``p`` at ``angle`` degrees from straight down (+ forward)."""
+    a = np.radians(angle)
+    return np.asarray(p, np.float32) + length * np.array([np.sin(a), np.cos(a)], np.float32)
+
+
+def _rot(p, tilt: float) -> np.ndarray:
+    """Rotate a body point by ``tilt`` degrees (front up for tilt > 0)."""
+    t = np.radians(tilt)
+    x, y = p
+    return np.array([x * np.cos(t) + y * np.sin(t), -x * np.sin(t) + y * np.cos(t)], np.float32)
+
+
+def _j(rng, v: float, rel: float = 0.1) -> float:
+    return float(v * (1 + rng.uniform(-rel, rel)))
+
+
+# ---- four-legged animals -------------------------------------------------------------------
+QUADRUPEDS = {  # leg length, body half height, neck length, head radius, snout, ears, tail, fur
+    "zebra": dict(leg=0.62, body=0.2, neck=0.44, head=0.1, snout=0.2, ears="point", tail="tuft", fur=None),
+    "horse": dict(leg=0.68, body=0.21, neck=0.48, head=0.1, snout=0.22, ears="point", tail="long", fur=(0.012, 0.15)),
+    "dog": dict(leg=0.46, body=0.18, neck=0.24, head=0.13, snout=0.13, ears="flop", tail="up", fur=(0.035, 0.35)),
+    "cat": dict(leg=0.38, body=0.16, neck=0.12, head=0.13, snout=0.05, ears="point", tail="curl", fur=(0.03, 0.3)),
+    "sheep": dict(leg=0.5, body=0.25, neck=0.14, head=0.11, snout=0.1, ears="side", tail="short", fur=(0.03, 0.6)),
+}
+# pose -> (leg angles and knee bends: front near, front far, back near, back far), neck angle
+# above horizontal, snout angle, body tilt
+POSES = {
+    "standing": (((4, 0), (-4, 0), (-4, 6), (5, 4)), 50, -60, 0),
+    "walking": (((24, -20), (-14, -6), (-22, 24), (14, 8)), 45, -55, 0),
+    "galloping": (((62, -50), (38, -70), (-58, 10), (-30, 30)), 22, -30, 6),
+    "grazing": (((6, 0), (-6, 0), (-3, 6), (4, 4)), -55, -100, -3),
+    "lying": (((82, -160), (78, -150), (80, -165), (84, -160)), 40, -50, 0),
+    "sitting": (((2, 0), (-6, 0), (86, -170), (82, -165)), 55, -30, 32),
+}
+
+
+def _quadruped(kind: str, pose: str) -> Draw:
+    def draw(sk: Sketch, rng: np.random.Generator) -> None:
+        p = QUADRUPEDS[kind]
+        legs, neck_angle, snout_angle, tilt = POSES[pose]
+        bh, leg, head = _j(rng, p["body"]), _j(rng, p["leg"]), _j(rng, p["head"])
+        tilt += rng.uniform(-3, 3)
+        seg = leg / 2
+        # legs behind the body first: far pair shaded
+        anchors = [(0.33, 0.4), (0.27, 0.35), (-0.33, 0.4), (-0.39, 0.35)]
+        order = (1, 3, 0, 2)
+        for i in order:
+            a, bend = legs[i]
+            a, bend = a + rng.uniform(-6, 6), bend + rng.uniform(-8, 8)
+            top = _rot((anchors[i][0], anchors[i][1] * bh), tilt)
+            knee = _at(top, seg, a)
+            foot = _at(knee, seg * (0.95 if i < 2 else 1.0), a + bend)
+            part = DARK if kind == "sheep" else SHADE if i in (1, 3) else MAIN
+            sk.capsule(top, knee, 0.06 * (1 + bh), 0.038, part)
+            sk.capsule(knee, foot, 0.036, 0.03, part)
+            sk.ellipse(foot + np.array([0.015, 0]), 0.035, 0.022, 0, DARK if kind in ("zebra", "horse") else part)
+        if p["tail"] == "long":
+            base = _rot((-0.48, -0.3 * bh), tilt)
+            sk.capsule(base, base + np.array([-0.12, 0.2]), 0.05, 0.06, HAIR)
+            sk.capsule(base + np.array([-0.12, 0.2]), base + np.array([-0.1, 0.5]), 0.06, 0.02, HAIR)
+        # body: barrel, chest and rump
+        sk.ellipse((0, 0), 0.48, bh, -tilt, MAIN)
+        sk.circle(_rot((0.3, 0.0), tilt), bh * 1.05, MAIN)
+        sk.circle(_rot((-0.32, -0.02), tilt), bh * 1.0, MAIN)
+        if kind == "sheep":  # wool: a bumpy outline of small circles
+            for t in np.linspace(0, 2 * np.pi, int(rng.integers(14, 22)), endpoint=False):
+                c = _rot((0.45 * np.cos(t), bh * 0.95 * np.sin(t)), tilt)
+                sk.circle(c, bh * rng.uniform(0.28, 0.4), MAIN)
+        if pose == "sitting":
+            sk.ellipse(_rot((-0.4, 0.05), tilt) + np.array([0, 0.05]), 0.2, bh * 1.1, -tilt, MAIN)
+        # neck, head, snout, ears
+        base = _rot((0.36, -0.35 * bh), tilt)
+        na = np.radians(neck_angle + rng.uniform(-8, 8))
+        end = base + _j(rng, p["neck"]) * np.array([np.cos(na), -np.sin(na)], np.float32)
+        sk.capsule(base, end, bh * 0.62, head * 0.85, MAIN)
+        if kind in ("zebra", "horse"):  # mane along the top of the neck
+            off = np.array([-np.sin(na), -np.cos(na)], np.float32) * bh * 0.45
+            sk.capsule(base + off, end + off * 0.5, 0.04, 0.03, HAIR if kind == "horse" else DARK)
+        sk.circle(end, head, MAIN)
+        sa = np.radians(snout_angle + rng.uniform(-10, 10))
+        tip = end + _j(rng, p["snout"]) * np.array([np.cos(sa), -np.sin(sa)], np.float32)
+        sk.capsule(end, tip, head * 0.8, head * 0.5, MAIN)
+        sk.circle(tip, head * 0.32, DARK)
+        up = np.array([np.cos(na + 1.2), -np.sin(na + 1.2)], np.float32)
+        if p["ears"] == "point":
+            e = end + up * head * 0.7
+            sk.poly([e - np.array([head * 0.45, 0]), e + up * head * 1.3, e + np.array([head * 0.45, 0])], MAIN)
+        elif p["ears"] == "flop":
+            sk.ellipse(end + np.array([-head * 0.5, head * 0.3]), head * 0.3, head * 0.75, 15, SHADE)
+        else:
+            sk.ellipse(end + np.array([-head * 0.6, -head * 0.2]), head * 0.55, head * 0.22, -20, SHADE)
+        # tails drawn in front
+        base = _rot((-0.5, -0.35 * bh), tilt)
+        if p["tail"] == "tuft":
+            tip = base + np.array([-0.08, 0.42])
+            sk.capsule(base, tip, 0.018, 0.012, MAIN)
+            sk.ellipse(tip, 0.03, 0.07, 10, DARK)
+        elif p["tail"] == "up":
+            sk.capsule(base, base + np.array([-0.16, -0.2 - 0.1 * rng.random()]), 0.035, 0.02, MAIN)
+        elif p["tail"] == "curl":
+            mid = base + np.array([-0.2, 0.05])
+            sk.capsule(base, mid, 0.03, 0.026, MAIN)
+            sk.capsule(mid, mid + np.array([-0.05, -0.3]), 0.026, 0.02, MAIN)
+        elif p["tail"] == "short":
+            sk.circle(base, 0.05, MAIN)
+        if p["fur"]:
+            sk.fur = (p["fur"][0], p["fur"][1], None)
+    return draw
+
+
+# ---- people --------------------------------------------------------------------------------
+PERSON_POSES = {  # (arm angle out, elbow bend) left/right, (leg angle out, knee bend) left/right
+    "standing": (((10, 6), (12, 6)), ((4, 0), (4, 0))),
+    "walking": (((22, 18), (6, -10)), ((16, 10), (-6, 0))),
+    "waving": (((12, 6), (155, -45)), ((5, 0), (4, 0))),
+    "arms_up": (((160, -15), (162, -15)), ((8, 0), (8, 0))),
+    "running": (((45, -95), (-30, -90)), ((40, -80), (-20, -40))),
+}
+
+
+def _person(pose: str) -> Draw:
+    def draw(sk: Sketch, rng: np.random.Generator) -> None:
+        arms, legs = PERSON_POSES[pose]
+        sw, hw = _j(rng, 0.115), _j(rng, 0.08)
+        long_hair = rng.random() < 0.35
+        if long_hair:
+            sk.ellipse((0, 0.13), 0.08, 0.11, 0, HAIR)
+        for side, (a, bend) in zip((-1, 1), legs):
+            a, bend = a + rng.uniform(-5, 5), bend + rng.uniform(-8, 8)
+            hip = np.array([side * hw * 0.55, 0.5], np.float32)
+            knee = _at(hip, 0.25, side * a)
+            foot = _at(knee, 0.25, side * (a + bend))
+            sk.capsule(hip, knee, 0.05, 0.042, ACCENT)
+            sk.capsule(knee, foot, 0.042, 0.032, ACCENT)
+            sk.ellipse(foot + np.array([side * 0.02, 0.01]), 0.045, 0.02, 0, DARK)
+        sk.poly([(-sw, 0.17), (sw, 0.17), (hw + 0.01, 0.53), (-hw - 0.01, 0.53)], MAIN)
+        if rng.random() < 0.25:  # skirt or long coat
+            sk.poly([(-hw - 0.01, 0.48), (hw + 0.01, 0.48), (hw + 0.08, 0.72), (-hw - 0.08, 0.72)], MAIN)
+        sleeve = SKIN if rng.random() < 0.4 else MAIN
+        for side, (a, bend) in zip((-1, 1), arms):
+            a, bend = a + rng.uniform(-6, 6), bend + rng.uniform(-10, 10)
+            sh = np.array([side * sw * 0.85, 0.2], np.float32)
+            elbow = _at(sh, 0.16, side * a)
+            hand = _at(elbow, 0.15, side * (a + bend))
+            sk.capsule(sh, elbow, 0.036, 0.031, MAIN)
+            sk.capsule(elbow, hand, 0.031, 0.026, sleeve)
+            sk.circle(hand, 0.03, SKIN)
+        sk.capsule((0, 0.12), (0, 0.18), 0.028, 0.03, SKIN)
+        sk.circle((0, 0.075), 0.062, SKIN)
+        sk.ellipse((0, 0.05), 0.066, 0.045, 0, HAIR)
+        sk.fur = (0.03 if long_hair else 0.018, 0.9, {HAIR})
+    return draw
+
+
+# ---- vehicles ------------------------------------------------------------------------------
+def _wheels(sk: Sketch, xs, r: float) -> None:
+    for x in xs:
+        sk.circle((x, -r), r, DARK)
+        sk.circle((x, -r), r * 0.5, METAL)
+
+
+def _windows(sk: Sketch, pts, rng) -> None:
+    """A see-through window: the polygon shrunk towards its centre."""
+    pts = np.asarray(pts, np.float32)
+    c = pts.mean(0)
+    sk.poly(c + (pts - c) * 0.82, GLASS)
+    sk.opacity[GLASS] = float(rng.uniform(0.45, 0.75))
+
+
+def _car(style: str) -> Draw:
+    def draw(sk: Sketch, rng: np.random.Generator) -> None:
+        r = _j(rng, 0.1)
+        hgt = _j(rng, 1.0, 0.12)
+        s = np.array([1.0, hgt], np.float32)
+        if style == "sedan":
+            body = [(0, -0.1), (0.02, -0.27), (0.3, -0.3), (0.72, -0.31), (0.98, -0.25), (1, -0.1),
+                    (0.95, -0.06), (0.05, -0.06)]
+            cab = [(0.27, -0.29), (0.38, -0.45), (0.67, -0.46), (0.8, -0.3)]
+            wx = (0.19, 0.8)
+        elif style == "hatchback":
+            body = [(0, -0.1), (0, -0.3), (0.68, -0.31), (0.88, -0.26), (0.9, -0.1), (0.86, -0.06), (0.04, -0.06)]
+            cab = [(0.02, -0.3), (0.08, -0.48), (0.52, -0.49), (0.7, -0.3)]
+            wx = (0.17, 0.72)
+        elif style == "van":
+            body = [(0, -0.06), (0, -0.6), (0.62, -0.62), (0.84, -0.38), (1, -0.32), (1, -0.06)]
+            cab = [(0.05, -0.38), (0.05, -0.56), (0.6, -0.57), (0.8, -0.38)]
+            wx = (0.18, 0.82)
+        else:  # pickup
+            body = [(0, -0.08), (0, -0.33), (0.5, -0.32), (0.53, -0.5), (0.76, -0.5), (0.86, -0.32), (1, -0.3), (1, -0.08)]
+            cab = [(0.55, -0.33), (0.57, -0.47), (0.74, -0.47), (0.82, -0.33)]
+            wx = (0.17, 0.8)
+            sk.lines([((0.0, -0.33), (0.5, -0.33))], 0.02, SHADE)
+        sk.poly(np.asarray(body) * s, MAIN)
+        sk.poly(np.asarray(cab) * s + np.array([0, 0.01]), MAIN)
+        _windows(sk, np.asarray(cab) * s, rng)
+        sk.ellipse((0.97, -0.2 * hgt), 0.03, 0.02, 0, LIGHT)
+        _wheels(sk, wx, r)
+    return draw
+
+
+def _bus(style: str) -> Draw:
+    def draw(sk: Sketch, rng: np.random.Generator) -> None:
+        r = _j(rng, 0.06)
+        top = {"city": 0.36, "double_decker": 0.62, "minibus": 0.4}[style] * _j(rng, 1.0)
+        length = 0.62 if style == "minibus" else 1.0
+        if style == "minibus":
+            sk.poly([(0, -0.05), (0, -top), (0.42, -top), (0.58, -0.28), (0.62, -0.05)], MAIN)
+        else:
+            sk.poly([(0, -0.04), (0, -top), (0.97, -top), (1, -top + 0.04), (1, -0.04)], MAIN)
+        rows = [top - 0.05] if style != "double_decker" else [top - 0.05, top * 0.5 - 0.02]
+        n = int(rng.integers(4, 8)) if style != "minibus" else 3
+        for y in rows:
+            for k in range(n):
+                x0 = 0.04 + k * (length * 0.85 / n)
+                _windows(sk, [(x0, -y), (x0 + length * 0.8 / n, -y), (x0 + length * 0.8 / n, -y + 0.1), (x0, -y + 0.1)], rng)
+        sk.lines([((0.0, -0.14), (length, -0.14))], 0.015, ACCENT)
+        _wheels(sk, (0.14 * length, 0.82 * length), r)
+    return draw
+
+
+def _bicycle(style: str) -> Draw:
+    def draw(sk: Sketch, rng: np.random.Generator) -> None:
+        R = _j(rng, 0.2)
+        rear, front = np.array([0.2, -R]), np.array([0.85 if style != "tandem" else 1.45, -R])
+        bb = np.array([0.48, -0.18])
+        seat, head_top, head_bot = np.array([0.4, -0.58]), front + np.array([-0.07, -0.4]), front + np.array([-0.05, -0.3])
+        tubes = [(bb, seat), (bb, rear), (seat, rear), (head_bot, front), (head_top, head_bot)]
+        if style == "diamond":
+            tubes += [(seat, head_top), (bb, head_bot)]
+        elif style == "step_through":
+            low = bb + np.array([0.12, -0.12])
+            tubes += [(bb, low), (low, head_bot)]
+        else:  # tandem: a second seat and bracket in the middle
+            seat2, bb2 = np.array([0.95, -0.58]), np.array([1.02, -0.18])
+            tubes += [(seat, head_top), (bb, bb2), (bb2, seat2), (seat2, head_bot), (bb2, head_bot)]
+            sk.ellipse(seat2 + np.array([0, -0.03]), 0.06, 0.02, 0, DARK)
+        spokes = []
+        for c in (rear, front):
+            sk.ring(c, R, 0.035, DARK)
+            for t in np.linspace(0, np.pi, int(rng.integers(8, 14)), endpoint=False) + rng.uniform(0, 1):
+                d = np.array([np.cos(t), np.sin(t)]) * R
+                spokes.append((c - d, c + d))
+        sk.lines(spokes, 0.006, METAL)
+        sk.lines(tubes, 0.03, MAIN)
+        sk.ellipse(seat + np.array([0, -0.03]), 0.06, 0.02, 0, DARK)
+        sk.lines([(head_top, head_top + np.array([-0.08, -0.06]))], 0.025, DARK)
+        sk.opacity[METAL] = float(rng.uniform(0.7, 0.95))
+    return draw
+
+
+# ---- rigid objects -------------------------------------------------------------------------
+def _ball(style: str) -> Draw:
+    def draw(sk: Sketch, rng: np.random.Generator) -> None:
+        if style == "rugby":
+            sk.ellipse((0, 0), 0.5, _j(rng, 0.31), rng.uniform(-20, 20), MAIN)
+            sk.lines([((-0.12, -0.05), (0.12, -0.05))], 0.02, LIGHT)
+            sk.lines([((x, -0.09), (x, -0.01)) for x in (-0.08, -0.03, 0.02, 0.07)], 0.012, LIGHT)
+        else:
+            sk.circle((0, 0), 0.5, MAIN)
+            if style == "panelled":  # volleyball seams
+                t = np.linspace(-0.45, 0.45, 6)
+                for k in (-1, 1):
+                    curve = np.stack([t, k * (0.18 - 0.5 * t ** 2)], 1)
+                    sk.lines(np.stack([curve[:-1], curve[1:]], 1), 0.02, DARK)
+        sk.ellipse((-0.18, -0.2), 0.1, 0.06, -30, LIGHT)
+    return draw
+
+
+def _chair(style: str) -> Draw:
+    def draw(sk: Sketch, rng: np.random.Generator) -> None:
+        seat_y = -_j(rng, 0.45)
+        if style == "four_leg":
+            back = -_j(rng, 1.0)
+            sk.poly([(0, seat_y), (0.5, seat_y), (0.5, seat_y + 0.05), (0, seat_y + 0.05)], MAIN)
+            sk.capsule((0.02, seat_y), (0.0, back), 0.03, 0.03, MAIN)
+            sk.capsule((0.07, seat_y), (0.05, back), 0.025, 0.025, SHADE)
+            for y in np.linspace(back + 0.05, seat_y - 0.1, int(rng.integers(2, 4))):
+                sk.lines([((0.0, y), (0.06, y))], 0.05, MAIN)
+            for x0, x1 in ((0.03, 0.0), (0.47, 0.5), (0.1, 0.08), (0.42, 0.44)):
+                sk.capsule((x0, seat_y + 0.04), (x1, 0), 0.025, 0.02, MAIN if x0 in (0.03, 0.47) else SHADE)
+        elif style == "stool":
+            sk.ellipse((0.25, seat_y), 0.26, 0.06, 0, MAIN)
+            for x1 in (0.02, 0.25, 0.48):
+                sk.capsule((0.25 + (x1 - 0.25) * 0.5, seat_y + 0.04), (x1, 0), 0.022, 0.018, SHADE if x1 == 0.25 else MAIN)
+            sk.lines([((0.1, seat_y * 0.35), (0.4, seat_y * 0.35))], 0.025, SHADE)
+        else:  # armchair
+            sk.ellipse((0.05, -0.55), 0.12, 0.4, -5, MAIN)
+            sk.poly([(0.0, -0.45), (0.7, -0.45), (0.72, -0.15), (0.0, -0.15)], MAIN)
+            sk.ellipse((0.62, -0.45), 0.1, 0.18, 0, SHADE)
+            for x in (0.05, 0.65):
+                sk.capsule((x, -0.15), (x, 0), 0.03, 0.025, DARK)
+    return draw
+
+
+def _glass(style: str) -> Draw:
+    """See-through body (the MAIN part, with its own opacity), opaque rims."""
+    def draw(sk: Sketch, rng: np.random.Generator) -> None:
+        w = _j(rng, 0.5)
+        if style == "wine_glass":
+            bowl = [(-w / 2, -1.0), (w / 2, -1.0), (w * 0.45, -0.7), (0.1, -0.55), (-0.1, -0.55), (-w * 0.45, -0.7)]
+            sk.poly(bowl, MAIN)
+            sk.capsule((0, -0.56), (0, -0.06), 0.025, 0.025, LIGHT)
+            sk.ellipse((0, -0.04), w * 0.4, 0.035, 0, LIGHT)
+            if rng.random() < 0.5:
+                sk.poly([(-w * 0.45, -0.78), (w * 0.45, -0.78), (0.1, -0.58), (-0.1, -0.58)], ACCENT)
+        elif style == "tumbler":
+            bowl = [(-w / 2, -0.9), (w / 2, -0.9), (w * 0.42, 0), (-w * 0.42, 0)]
+            sk.poly(bowl, MAIN)
+            if rng.random() < 0.5:
+                sk.poly([(-w * 0.46, -0.5), (w * 0.46, -0.5), (w * 0.42, 0), (-w * 0.42, 0)], ACCENT)
+        else:  # mug with a handle
+            bowl = [(-w / 2, -0.85), (w / 2, -0.85), (w / 2, 0), (-w / 2, 0)]
+            sk.poly(bowl, MAIN)
+            sk.ring((w / 2 + 0.1, -0.45), 0.17, 0.05, LIGHT)
+        sk.lines(np.stack([bowl, np.roll(bowl, -1, 0)], 1), 0.025, LIGHT)
+        sk.lines([((-w * 0.3, -0.82), (-w * 0.28, -0.45))], 0.03, LIGHT)
+        sk.opacity.update({MAIN: float(rng.uniform(0.12, 0.3)), LIGHT: float(rng.uniform(0.6, 0.9)),
+                           ACCENT: float(rng.uniform(0.6, 0.85))})
+    return draw
+
+
+def _bottle(style: str) -> Draw:
+    def draw(sk: Sketch, rng: np.random.Generator) -> None:
+        w = _j(rng, 0.34)
+        if style == "wine_bottle":
+            body = [(-w / 2, 0), (-w / 2, -0.6), (-0.06, -0.78), (-0.05, -1.0), (0.05, -1.0), (0.06, -0.78),
+                    (w / 2, -0.6), (w / 2, 0)]
+            cap = (-0.055, -1.05, 0.055, -0.95)
+        elif style == "flask":
+            sk.circle((0, -0.3), w * 0.85, MAIN)
+            body = [(-0.06, -0.5), (-0.06, -0.95), (0.06, -0.95), (0.06, -0.5)]
+            cap = (-0.07, -1.0, 0.07, -0.93)
+        else:  # jug with handle
+            body = [(-w * 0.7, 0), (-w * 0.75, -0.55), (-w * 0.4, -0.8), (w * 0.4, -0.8), (w * 0.75, -0.55), (w * 0.7, 0)]
+            cap = (-w * 0.4, -0.86, w * 0.4, -0.78)
+            sk.ring((w * 0.85, -0.45), 0.16, 0.05, LIGHT)
+        sk.poly(body, MAIN)
+        sk.lines(np.stack([body, np.roll(body, -1, 0)], 1), 0.022, LIGHT)
+        x0, y0, x1, y1 = cap
+        sk.poly([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], ACCENT)
+        if rng.random() < 0.5:  # paper label
+            sk.poly([(-w * 0.48, -0.45), (w * 0.48, -0.45), (w * 0.48, -0.2), (-w * 0.48, -0.2)], ACCENT)
+        sk.opacity.update({MAIN: float(rng.uniform(0.3, 0.55)), LIGHT: float(rng.uniform(0.6, 0.9))})
+    return draw
+
+
+# ---- plants --------------------------------------------------------------------------------
+def _flower(style: str) -> Draw:
+    def draw(sk: Sketch, rng: np.random.Generator) -> None:
+        top = np.array([rng.uniform(-0.08, 0.08), -0.75])
+        sk.capsule((0, 0), top, 0.025, 0.02, GREEN)
+        for k in (-1, 1):
+            sk.ellipse((k * 0.09, -0.25 - 0.1 * rng.random()), 0.11, 0.035, k * -30, GREEN)
+        if style == "daisy":
+            n = int(rng.integers(7, 13))
+            for t in np.linspace(0, 2 * np.pi, n, endpoint=False):
+                sk.ellipse(top + 0.16 * np.array([np.cos(t), np.sin(t)]), 0.14, 0.045, np.degrees(t), MAIN)
+            sk.circle(top, 0.08, CENTRE)
+        elif style == "tulip":
+            sk.ellipse(top + np.array([0, -0.08]), 0.14, 0.16, 0, MAIN)
+            for k in (-1, 0, 1):
+                sk.poly([top + np.array([k * 0.1 - 0.06, -0.1]), top + np.array([k * 0.1, -0.32]),
+                         top + np.array([k * 0.1 + 0.06, -0.1])], MAIN)
+        else:  # star flower: pointed petals
+            n = int(rng.integers(5, 7))
+            pts = []
+            for k in range(2 * n):
+                t = np.pi * k / n
+                rr = 0.3 if k % 2 == 0 else 0.1
+                pts.append(top + rr * np.array([np.cos(t), np.sin(t)]))
+            sk.poly(pts, MAIN)
+            sk.circle(top, 0.06, CENTRE)
+    return draw
+
+
+def _tree(style: str) -> Draw:
+    def draw(sk: Sketch, rng: np.random.Generator) -> None:
+        if style == "round":
+            sk.capsule((0, 0), (0, -0.45), 0.07, 0.05, TRUNK)
+            c, rx, ry = np.array([0, -0.75]), _j(rng, 0.38), _j(rng, 0.32)
+            for _ in range(int(rng.integers(30, 50))):
+                t, rr = rng.uniform(0, 2 * np.pi), np.sqrt(rng.uniform(0.05, 1))
+                sk.circle(c + rr * np.array([rx * np.cos(t), ry * np.sin(t)]), rng.uniform(0.06, 0.13),
+                          MAIN if rng.random() < 0.75 else SHADE)
+            sk.fur = (0.02, 0.4, None)
+        elif style == "conifer":
+            sk.capsule((0, 0), (0, -0.2), 0.05, 0.045, TRUNK)
+            n = int(rng.integers(3, 5))
+            for k in range(n):
+                y, wk = -0.15 - k * 0.85 / n, 0.4 * (1 - k / (n + 1))
+                sk.poly([(-wk, y), (wk, y), (0.0, y - 0.4)], MAIN if k % 2 == 0 else SHADE)
+            sk.fur = (0.015, 0.5, None)
+        else:  # palm: bent trunk and fronds of leaflets
+            bend = rng.uniform(-0.15, 0.15)
+            pts = [np.array([bend * t * t, -t]) for t in np.linspace(0, 1, 6)]
+            for a, b in zip(pts[:-1], pts[1:]):
+                sk.capsule(a, b, 0.04, 0.035, TRUNK)
+            crown = pts[-1]
+            segs = []
+            for t in np.linspace(0, 2 * np.pi, int(rng.integers(6, 10)), endpoint=False):
+                d = np.array([np.cos(t), 0.5 * np.sin(t) + 0.2])
+                sk.capsule(crown, crown + 0.45 * d, 0.015, 0.008, MAIN)
+                for s in np.linspace(0.1, 0.9, 7):
+                    p = crown + 0.45 * s * d
+                    segs.append((p, p + np.array([0.0, 0.09 * (1 - s * 0.6)])))
+            sk.lines(segs, 0.018, MAIN)
+    return draw
+
+
+def _bird(style: str) -> Draw:
+    def draw(sk: Sketch, rng: np.random.Generator) -> None:
+        tilt = rng.uniform(-10, 10)
+        if style == "wading":  # long legs and neck
+            for x in (-0.02, 0.05):
+                sk.capsule((x, 0.05), (x + rng.uniform(-0.05, 0.05), 0.75), 0.012, 0.01, DARK)
+            sk.capsule((0.2, -0.05), (0.3, -0.45), 0.05, 0.035, MAIN)
+            head = np.array([0.33, -0.48])
+        else:
+            head = np.array([0.32, -0.16])
+        sk.ellipse((0, 0), 0.3, 0.16, tilt, MAIN)
+        sk.poly([(-0.25, -0.02), (-0.52, -0.1 + rng.uniform(-0.05, 0.1)), (-0.5, 0.08)], MAIN)
+        sk.circle(head, 0.1, MAIN)
+        sk.poly([head + np.array([0.07, -0.03]), head + np.array([0.24, 0.01]), head + np.array([0.07, 0.04])], ACCENT)
+        sk.circle(head + np.array([0.03, -0.02]), 0.018, DARK)
+        if style == "flying":
+            lift = rng.uniform(0.3, 0.6)
+            sk.poly([(-0.12, -0.05), (0.1, -0.05), (0.02 + rng.uniform(-0.1, 0.1), -0.2 - lift)], SHADE)
+            sk.poly([(-0.1, 0.0), (0.12, 0.0), (-0.05, -0.15 - lift * 0.8)], MAIN)
+        else:
+            sk.ellipse((-0.05, -0.02), 0.2, 0.08, tilt - 10, SHADE)
+            if style == "perched":
+                for x in (-0.03, 0.05):
+                    sk.capsule((x, 0.12), (x, 0.28), 0.012, 0.01, DARK)
+        sk.fur = (0.015, 0.15, None)
+    return draw
+
+
+def _table() -> dict[str, dict[str, Draw]]:
+    quad = ("standing", "walking", "galloping", "grazing", "lying")
+    table: dict[str, dict[str, Draw]] = {}
+    for kind in QUADRUPEDS:
+        poses = quad + (("sitting",) if kind in ("dog", "cat") else ())
+        table[kind] = {pose: _quadruped(kind, pose) for pose in poses}
+    table["bird"] = {s: _bird(s) for s in ("perched", "flying", "wading")}
+    table["person"] = {p: _person(p) for p in PERSON_POSES}
+    table["car"] = {s: _car(s) for s in ("sedan", "hatchback", "van", "pickup")}
+    table["bus"] = {s: _bus(s) for s in ("city", "double_decker", "minibus")}
+    table["bicycle"] = {s: _bicycle(s) for s in ("diamond", "step_through", "tandem")}
+    table["ball"] = {s: _ball(s) for s in ("round", "rugby", "panelled")}
+    table["chair"] = {s: _chair(s) for s in ("four_leg", "stool", "armchair")}
+    table["glass"] = {s: _glass(s) for s in ("wine_glass", "tumbler", "mug")}
+    table["bottle"] = {s: _bottle(s) for s in ("wine_bottle", "flask", "jug")}
+    table["flower"] = {s: _flower(s) for s in ("daisy", "tulip", "star")}
+    table["tree"] = {s: _tree(s) for s in ("round", "conifer", "palm")}
+    return table
+
+
+FAMILIES: dict[str, dict[str, Draw]] = _table()
