@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from tdm.config import Preset
+from tdm.data.regions import pool_regions
 from tdm.losses import semantic_ce
 from tdm.model import run_teacher
 
@@ -35,8 +36,10 @@ class SemanticStage(Stage):
         return out.semantic_logits
 
     def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        labels, _ = regions(batch["alpha"])
-        ce = semantic_ce(self._logits(batch), labels)
+        logits = self._logits(batch)
+        # labels on the logits' grid by the rule R's target uses (a cell is fg/bg only if all of it is)
+        labels, _ = pool_regions(regions(batch["alpha"])[0], logits.shape[-2:])
+        ce = semantic_ce(logits, labels)
         return {"loss": ce, "ce": ce}
 
     @torch.no_grad()
