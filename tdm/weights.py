@@ -8,6 +8,7 @@ trusts (read with torch's restricted ``weights_only`` unpickler) to safetensors.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -17,14 +18,26 @@ SAFETENSORS_NAMES = {"diffusion_pytorch_model.bin": "diffusion_pytorch_model.saf
                      "pytorch_model.bin": "model.safetensors"}
 
 
+def pipeline_components(folder: Path) -> list[str]:
+    """Component folder names of a diffusers pipeline folder (from model_index.json; every
+    subfolder when it is missing or unreadable)."""
+    try:
+        index = json.loads((folder / "model_index.json").read_text())
+        return sorted(k for k, v in index.items() if isinstance(v, list) and v[0] is not None)
+    except (OSError, ValueError, AttributeError, IndexError):
+        return sorted(p.name for p in folder.iterdir() if p.is_dir())
+
+
 def pickled_weights(folder: str | Path, components: list[str] | None = None) -> list[Path]:
-    """Pickled weight files of a model folder (its top level and component folders, or
-    only the named ``components``) that have no safetensors file beside them."""
+    """Pickled weight files of a model folder's components (all of them, or the named
+    ``components``) that have no safetensors file beside them. Other files, such as a
+    training run's own ``checkpoint.pt`` beside the pipeline, are not model weights."""
     folder = Path(folder)
     found = []
-    subfolders = ([folder / c for c in components] if components is not None else
-                  [folder, *(p for p in sorted(folder.iterdir()) if p.is_dir())])
-    for directory in (d for d in subfolders if d.is_dir()):
+    names = pipeline_components(folder) if components is None else components
+    for directory in (folder / name for name in names):
+        if not directory.is_dir():
+            continue
         files = [p for p in sorted(directory.iterdir()) if p.is_file()]
         if any(p.suffix == ".safetensors" for p in files):
             continue

@@ -59,3 +59,10 @@ def test_a_pickle_that_is_not_a_state_dict_is_not_converted(tmp_path, capsys):
     assert convert_main([str(tmp_path)]) == 2
     assert "not a plain state dict" in capsys.readouterr().err
     assert not (tmp_path / "unet" / "diffusion_pytorch_model.safetensors").exists()
+
+
+def test_a_run_folder_with_its_own_checkpoint_loads(tmp_path, model_dir):  # noqa: F811
+    folder = tmp_path / "run"
+    shutil.copytree(model_dir, folder)
+    torch.save({"step": 1, "rng": []}, folder / "checkpoint.pt")  # beside the pipeline, not a component
+    assert tdm.TDMPipeline.from_pretrained(str(folder)).unet is not None

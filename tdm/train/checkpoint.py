@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 CHECKPOINT_NAME = "checkpoint.pt"
-CHECKPOINT_KEYS = ("trainable", "optimizer", "scheduler", "step", "rng")
+CHECKPOINT_KEYS = ("step", "rng")  # what every checkpoint of ours holds
 
 
 def rng_state() -> dict[str, Any]:
