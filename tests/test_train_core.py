@@ -57,8 +57,8 @@ def test_sample_order_independent_of_worker_split():
 
 
 def test_validation_spec_is_held_out():
-    assert validation_spec("synthetic:length=5") == "synthetic:length=5"
-    assert validation_spec("synthetic:length=5,seed=3") == "synthetic:length=5"  # own seed
+    assert validation_spec("synthetic:length=5") == "synthetic:length=5,split=val"
+    assert validation_spec("synthetic:length=5,seed=3,split=train") == "synthetic:length=5,split=val"  # own seed
     assert validation_spec("refmatte:/d/R+refcoco:/d/C,split=train+video:/v") == (
         "refmatte:/d/R,split=test+refcoco:/d/C,split=val")  # RefCOCO (UNC) has no test split
     assert validation_spec("p3m:/d/P+am2k:/d/A+rm1k:/d/M") == "p3m:/d/P,split=test+am2k:/d/A,split=test"

@@ -21,7 +21,9 @@ STAGES: dict[str, type[Stage]] = {
 # the held-out split each real download has: RefMatte test, RefCOCO (UNC) val (it has
 # train/val/testA/testB), P3M-10k validation/P3M-500-NP, AM-2k validation. RM-1K is one
 # real-world set with no split (the paper trains on all of it): validation leaves it out.
-HELD_OUT_SPLIT = {"refmatte": "test", "refcoco": "val", "p3m": "test", "am2k": "test"}
+# synthetic: its val split holds shape families, patterns and backgrounds training never sees
+HELD_OUT_SPLIT = {"refmatte": "test", "refcoco": "val", "p3m": "test", "am2k": "test",
+                  "synthetic": "val"}
 VALIDATION_SEED_OFFSET = 1_000_003
 
 
@@ -37,8 +39,8 @@ def data_resolution(config: TrainConfig) -> int:
 
 
 def validation_spec(spec: str) -> str | None:
-    """The held-out counterpart of a training SPEC: real sets at their ``HELD_OUT_SPLIT``,
-    synthetic as it is (it is opened with another seed), video and RM-1K left out."""
+    """The held-out counterpart of a training SPEC: each set at its ``HELD_OUT_SPLIT``
+    (synthetic at val, also opened with another seed), video and RM-1K left out."""
     from tdm.data import parse_spec
 
     parts = []
