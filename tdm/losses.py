@@ -31,20 +31,29 @@ def semantic_ce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits, labels.long())
 
 
+def mask_at(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(B,1,H,W) {0,1} mask at ``size``: min-pooled when shrinking, nearest otherwise."""
+    if size[0] <= mask.shape[-2] and size[1] <= mask.shape[-1]:
+        return 1 - F.adaptive_max_pool2d(1 - mask, size)
+    return F.interpolate(mask, size=size, mode="nearest")
+
+
 def semantic_guidance(
     student_proj: Sequence[torch.Tensor], teacher: Sequence[torch.Tensor], mask: torch.Tensor
 ) -> torch.Tensor:
     """Eq. (3): sum over layers of mean((M * (F_T - Phi(F_S)))^2).
 
     student_proj, teacher: lists of (B,C,h,w) per distillation layer (same shapes pairwise);
-    mask: (B,1,H,W) in {0,1} (1 on foreground/background), resized nearest to each layer.
+    mask: (B,1,H,W) in {0,1} (1 on foreground/background), brought to each layer by the
+    rule the region labels use (``tdm.data.regions.pool_regions``): a smaller cell is 1
+    only when every pixel in it is (a min-pool); a larger grid is sampled nearest.
     The teacher features are treated as targets (no gradient).
     """
     if len(student_proj) != len(teacher) or not student_proj:
         raise ValueError("semantic_guidance needs one teacher feature per student feature")
     total = student_proj[0].new_zeros(())
     for s, t in zip(student_proj, teacher):
-        m = F.interpolate(mask.to(s.dtype), size=s.shape[-2:], mode="nearest")
+        m = mask_at(mask.to(s.dtype), tuple(s.shape[-2:]))
         total = total + ((t.detach() - s) * m).pow(2).mean()
     return total
 

@@ -26,8 +26,10 @@ def test_semantic_guidance_masked_mean_summed_over_layers():
     student = [torch.zeros(1, 1, 2, 2), torch.zeros(1, 2, 1, 1)]
     teacher = [torch.full((1, 1, 2, 2), 2.0), torch.full((1, 2, 1, 1), 3.0)]
     # layer 1: squared diff 4 on the 2 of 4 masked elements -> mean 2
-    # layer 2: mask resized to 1x1 picks the top-left (1) -> mean 9
-    assert losses.semantic_guidance(student, teacher, mask).item() == pytest.approx(11.0)
+    # layer 2: the one 1x1 cell holds transparent pixels, so it is masked out -> 0
+    assert losses.semantic_guidance(student, teacher, mask).item() == pytest.approx(2.0)
+    mask[...] = 1  # all fg/bg: layer 2 counts, mean 9
+    assert losses.semantic_guidance(student, teacher, mask).item() == pytest.approx(4.0 + 9.0)
 
 
 def test_semantic_guidance_gradient_only_to_student():
@@ -106,3 +108,17 @@ def test_laplacian_loss_weights_level_l_by_2_pow_l():
     by_hand = sum((2**l) * p.abs().mean() for l, p in enumerate(pyr)) / 5
     assert losses.laplacian_loss(img, torch.zeros_like(img)).item() == pytest.approx(by_hand.item(), rel=1e-6)
     assert [p.shape[-1] for p in pyr] == [64, 32, 16, 8, 4]
+
+
+def test_semantic_guidance_mask_follows_the_region_labels_rule():
+    """A layer cell counts only when every pixel of it is fg/bg, as pool_regions' mask."""
+    from tdm.data.regions import BACKGROUND, FOREGROUND, TRANSPARENT, pool_regions
+
+    labels = torch.full((1, 8, 8), BACKGROUND, dtype=torch.long)
+    labels[0, :4, :4] = FOREGROUND
+    labels[0, 3, 5] = TRANSPARENT  # one transparent pixel spoils its 4x4 cell
+    mask = (labels != TRANSPARENT).float()[:, None]
+    _, region_mask = pool_regions(labels, (2, 2))
+    assert torch.equal(losses.mask_at(mask, (2, 2))[:, 0], region_mask)
+    s, t = torch.zeros(1, 1, 2, 2), torch.ones(1, 1, 2, 2)
+    assert losses.semantic_guidance([s], [t], mask).item() == pytest.approx(0.75)
