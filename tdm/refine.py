@@ -40,13 +40,13 @@ class ActiveSet:
     coords: (N,3) long (b, y, x) in row-major order; flat: (N,) their index in the padded
     grid (B,H+2,W+2); index_map: (B,H+2,W+2) long, the row of each active site and N (the
     zero row appended to features) elsewhere, including the one-pixel border;
-    neighbours: (N,9) rows of the 3x3 neighbours (offsets dy, dx in -1..1, row-major).
+    offsets: (9,) flat offsets of the 3x3 neighbours (dy, dx in -1..1, row-major).
     """
 
     coords: torch.Tensor
     flat: torch.Tensor
     index_map: torch.Tensor
-    neighbours: torch.Tensor
+    offsets: torch.Tensor
 
     @property
     def num(self) -> int:
@@ -63,8 +63,12 @@ class ActiveSet:
         index_map = torch.full((b, hp, wp), n, dtype=torch.long, device=mask.device)
         index_map.view(-1)[flat] = torch.arange(n, device=mask.device)
         offsets = torch.tensor([dy * wp + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)], device=mask.device)
-        neighbours = index_map.view(-1)[flat[:, None] + offsets]
-        return cls(coords, flat, index_map, neighbours)
+        return cls(coords, flat, index_map, offsets)
+
+    def neighbours(self, rows: slice = slice(None)) -> torch.Tensor:
+        """(n,9) feature rows of the 3x3 neighbours of the active sites ``rows`` (made per
+        chunk: for a whole 2K frame they would be the largest tensor of the upsampler)."""
+        return self.index_map.view(-1)[self.flat[rows, None] + self.offsets]
 
     def gather(self, dense: torch.Tensor) -> torch.Tensor:
         """(B,C,H,W) dense -> (N,C) values at the active sites."""
@@ -94,19 +98,21 @@ def submanifold_conv3x3(
     taps = weight.permute(2, 3, 1, 0).reshape(9 * cin, cout)
     bias = feats.new_zeros(cout) if bias is None else bias
     outs = [
-        torch.addmm(bias, padded.index_select(0, nbr.reshape(-1)).view(-1, 9 * cin), taps)
-        for nbr in active.neighbours.split(chunk)
+        torch.addmm(bias, padded.index_select(0, active.neighbours(slice(i, i + chunk)).reshape(-1))
+                    .view(-1, 9 * cin), taps)
+        for i in range(0, active.num, chunk)
     ]
     return torch.cat(outs) if outs else feats.new_zeros(0, cout)
 
 
-Reader = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Reader = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def _bilinear(read: Reader, dst_coords: torch.Tensor, src_size: tuple[int, int], dst_size: tuple[int, int],
-              dtype: torch.dtype) -> torch.Tensor:
+              dtype: torch.dtype, chunk: int = 1 << 16) -> torch.Tensor:
     """Bilinear resize (align_corners=False) read at dst_coords (N,3) (b,y,x) of a grid of
-    dst_size; ``read(y, x)`` returns the (N,C) source values at source rows/columns."""
+    dst_size; ``read(coords, y, x)`` returns the (n,C) source values at source rows/columns
+    y, x (n,) for the sites ``coords`` (n,3)."""
 
     def axis(dst: torch.Tensor, n_in: int, n_out: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         pos = ((dst.to(dtype) + 0.5) * (n_in / n_out) - 0.5).clamp(min=0)
@@ -114,11 +120,15 @@ def _bilinear(read: Reader, dst_coords: torch.Tensor, src_size: tuple[int, int],
         hi = (lo + 1).clamp(max=n_in - 1)
         return lo, hi, (pos - lo.to(dtype))[:, None]
 
-    y0, y1, ly = axis(dst_coords[:, 1], src_size[0], dst_size[0])
-    x0, x1, lx = axis(dst_coords[:, 2], src_size[1], dst_size[1])
-    top = read(y0, x0) * (1 - lx) + read(y0, x1) * lx
-    bottom = read(y1, x0) * (1 - lx) + read(y1, x1) * lx
-    return top * (1 - ly) + bottom * ly
+    def rows(coords: torch.Tensor) -> torch.Tensor:
+        y0, y1, ly = axis(coords[:, 1], src_size[0], dst_size[0])
+        x0, x1, lx = axis(coords[:, 2], src_size[1], dst_size[1])
+        top = read(coords, y0, x0) * (1 - lx) + read(coords, y0, x1) * lx
+        bottom = read(coords, y1, x0) * (1 - lx) + read(coords, y1, x1) * lx
+        return top * (1 - ly) + bottom * ly
+
+    # in chunks of sites, so the temporaries stay small at 2K
+    return torch.cat([rows(c) for c in dst_coords.split(chunk)]) if len(dst_coords) else rows(dst_coords)
 
 
 def sparse_bilinear(
@@ -131,10 +141,10 @@ def sparse_bilinear(
     """
     padded = torch.cat([feats, feats.new_zeros(1, feats.shape[1])])
     hp, wp = src_size[0] + 2, src_size[1] + 2
-    rows, base = src.index_map.view(-1), dst_coords[:, 0] * (hp * wp)
+    rows = src.index_map.view(-1)
 
-    def read(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return padded.index_select(0, rows.index_select(0, base + (y + 1) * wp + x + 1))
+    def read(coords: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return padded.index_select(0, rows.index_select(0, coords[:, 0] * (hp * wp) + (y + 1) * wp + x + 1))
 
     return _bilinear(read, dst_coords, src_size, dst_size, feats.dtype)
 
@@ -143,10 +153,10 @@ def dense_bilinear(dense: torch.Tensor, dst_coords: torch.Tensor, dst_size: tupl
     """F.interpolate(dense (B,C,H,W), dst_size, bilinear) read at dst_coords (N,3) -> (N,C),
     without building the dense map at dst_size."""
     b, c, h, w = dense.shape
-    flat, base = dense.movedim(1, -1).reshape(-1, c), dst_coords[:, 0] * (h * w)
+    flat = dense.movedim(1, -1).reshape(-1, c)
 
-    def read(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return flat.index_select(0, base + y * w + x)
+    def read(coords: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return flat.index_select(0, coords[:, 0] * (h * w) + y * w + x)
 
     return _bilinear(read, dst_coords, (h, w), dst_size, dense.dtype)
 
@@ -281,12 +291,22 @@ class SparseUpsampler(ModelMixin, ConfigMixin):
                 backend: str | None = None) -> torch.Tensor:
         """image (B,3,H2,W2) in [-1,1], alpha (B,1,H,W) in [0,1], context (B,Cc,H,W) the
         decoder's context feature (ignored when ``context_channels`` is 0) -> alpha
-        (B,1,H2,W2) in [0,1]."""
+        (B,1,H2,W2) in [0,1].
+
+        Frames are refined one at a time (they never interact), so the sparse tensors of
+        a 2K output exist for one frame only: memory does not grow with the batch."""
+        context = self._check_context(alpha.to(image.dtype), context)
+        return torch.cat([
+            self._refine(image[i:i + 1], alpha[i:i + 1], None if context is None else context[i:i + 1], backend)
+            for i in range(image.shape[0])])
+
+    def _refine(self, image: torch.Tensor, alpha: torch.Tensor, context: torch.Tensor | None,
+                backend: str | None) -> torch.Tensor:
+        """``forward`` for one frame (B = 1)."""
         which = self.resolve_backend(image.device, backend)
         batch, (h2, w2) = image.shape[0], image.shape[-2:]
         sizes = [((h2 + 1) // 2, (w2 + 1) // 2), (h2, w2)]
         alpha = alpha.to(image.dtype)
-        context = self._check_context(alpha, context)
         hidden: tuple[torch.Tensor, ActiveSet, tuple[int, int]] | None = None
         for g, (group, size) in enumerate(zip(self.groups, sizes)):
             alpha = F.interpolate(alpha, size=size, mode="bilinear", align_corners=False)
