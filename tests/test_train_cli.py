@@ -55,7 +55,7 @@ def test_console_script_error_has_no_traceback(tmp_path):
 def test_cli_trains_on_video_files(tmp_path, one_thread):
     """video: roots with video files are read through video.read_frames_at (injected)."""
     examples = Path(__file__).resolve().parents[1] / "examples"
-    for folder, name in (("fgr", "demo.mp4"), ("pha", "demo_alpha.mkv")):
+    for folder, name in (("fgr", "demo.mp4"), ("pha", "demo_left_alpha.mkv")):
         (tmp_path / "vm" / folder).mkdir(parents=True)
         (tmp_path / "vm" / folder / ("demo" + Path(name).suffix)).symlink_to(examples / name)
     out = tmp_path / "run"
