@@ -34,7 +34,15 @@ def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
 
 
 def model_source(model: object) -> object:
-    """The model to load: a given folder / hub id / pipeline, or the shipped demo."""
+    """The model to load: a given folder / hub id / pipeline, or the shipped demo.
+
+    A folder is checked (each component's config.json against its weights) here, before
+    Ray or a loader starts. A name is a hub id ("org/name") only when it cannot be a
+    folder: two parts, not spelled as a path, its first part not a folder here, and, with
+    HF_HUB_OFFLINE=1, a model already in the Hugging Face cache.
+    """
+    from pipelines.model_check import check_model_folder, hub_cached, hub_offline
+
     if model is None:
         if not (DEMO_MODEL / "model_index.json").is_file():
             raise UsageError(f"the shipped demo model is missing ({DEMO_MODEL}); "
@@ -44,24 +52,49 @@ def model_source(model: object) -> object:
         return model
     text = str(model)
     path = Path(text).expanduser()
-    looks_like_path = path.exists() or text.startswith((".", "/", "~")) or text.count("/") != 1
-    if looks_like_path and not (path / "model_index.json").is_file():
+    looks_like_path = (path.exists() or text.startswith((".", "/", "~")) or text.count("/") != 1
+                       or Path(text.split("/")[0]).expanduser().exists())
+    if not looks_like_path and hub_offline() and not hub_cached(text):
+        raise UsageError(f"--model {text}: model folder does not exist (nor is it a Hub model "
+                         "in the local cache; HF_HUB_OFFLINE=1 forbids downloading it)")
+    if not looks_like_path:
+        return text
+    if not (path / "model_index.json").is_file():
         what = "has no model_index.json" if path.is_dir() else "does not exist"
         raise UsageError(f"--model {text}: model folder {what}")
-    return str(path) if looks_like_path else text
+    try:
+        check_model_folder(path)
+    except UsageError as exc:
+        raise UsageError(f"--model {text}: {exc}") from None
+    return str(path)
 
 
 def load_pipeline(model: object, device: torch.device, dtype: torch.dtype):
-    """A TDMPipeline on `device` in `dtype`, from a folder, hub id, or as given."""
+    """A TDMPipeline on `device` in `dtype`, from a folder, hub id, or as given.
+
+    A hub id is downloaded first (to the Hugging Face cache); the folder is then checked
+    (configs, weights, and that the weights fit in memory) before anything is allocated.
+    """
     import tdm
+    from pipelines.model_check import check_model_folder, loader_line
 
     source = model_source(model)
     if isinstance(source, str):
-        try:
-            with quiet_loading():
-                pipe = tdm.TDMPipeline.from_pretrained(source, dtype=dtype)
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"--model {source}: cannot load ({one_line(exc)})") from None
+        with quiet_loading():
+            folder = source
+            if not Path(source).is_dir():
+                try:
+                    folder = tdm.TDMPipeline.download(source, use_safetensors=True)
+                except Exception:  # noqa: BLE001 - network, no such repository, offline
+                    raise UsageError(f"--model {source}: could not download this model from "
+                                     "the Hugging Face Hub (offline? no such model?)") from None
+            try:
+                check_model_folder(folder, dtype, device)
+                pipe = tdm.TDMPipeline.from_pretrained(str(folder), dtype=dtype)
+            except UsageError as exc:
+                raise UsageError(f"--model {source}: {exc}") from None
+            except (OSError, ValueError, RuntimeError, MemoryError) as exc:
+                raise UsageError(f"--model {source}: cannot load ({loader_line(exc)})") from None
     else:
         pipe = source
     pipe = pipe.to(device)
