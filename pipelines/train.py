@@ -17,7 +17,7 @@ from pipelines.options import one_line
 from tdm.config import PRESET_NAMES
 from tdm.train import TrainConfig, train
 from tdm.train.sampling import micro_batch_size
-from tdm.train.setup import open_data
+from tdm.train.setup import held_out_source, open_data, open_held_out
 from tdm.train.schedule import PAPER_HYPER
 
 
@@ -52,6 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=positive_int, help="optimiser steps (the schedule's total)")
     p.add_argument("--init", help="previous stage's output folder")
     p.add_argument("--pretrained", help="SD-1.5 diffusers folder or hub id (stage 1, no --init)")
+    p.add_argument("--train-encoders", action=argparse.BooleanOptionalAction,
+                   help="train the VAE encoder and text encoder in the semantic stage "
+                        "(default: when they are not pretrained)")
+    p.add_argument("--vae-lr", type=float, help="the VAE encoder's lr (default: --lr)")
+    p.add_argument("--text-encoder-lr", type=float, help="the text encoder's lr (default: --lr)")
+    p.add_argument("--reinit", action="store_true",
+                   help="rebuild the stage's modules even if --init already trained them")
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint.pt")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an earlier run in OUTPUT (without it, a used OUTPUT is refused)")
@@ -72,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-size", type=int, default=8, help="held-out samples")
     p.add_argument("--checkpoint-every", type=int, default=500)
     p.add_argument("--loader-workers", type=int, default=0)
+    p.add_argument("--data-cache", help="folder that keeps every sample read, for later reads")
+    p.add_argument("--ship-if-better", metavar="DIR",
+                   help="after training, copy the pipeline to DIR if it validates better")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--num-workers", type=int, default=0,
                    help="Ray Train workers (0: train in this process)")
@@ -85,6 +95,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         preset=args.preset, stage=args.stage, data=args.data, output=args.output,
         max_steps=args.max_steps, init=args.init, pretrained=args.pretrained,
+        train_encoders=args.train_encoders, vae_lr=args.vae_lr,
+        text_encoder_lr=args.text_encoder_lr, reinit=args.reinit,
         batch_size=args.batch_size, lr=args.lr,
         milestones=args.milestones, factors=args.factors, resolution=args.resolution,
         grad_accum=args.grad_accum, clip_grad=args.clip_grad,
@@ -92,7 +104,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         mixed_precision=args.mixed_precision, seed=args.seed, log_every=args.log_every,
         val_data=args.val_data, val_every=args.val_every, val_size=args.val_size,
         checkpoint_every=args.checkpoint_every, loader_workers=args.loader_workers,
-        progress=not args.no_progress)
+        data_cache=args.data_cache, progress=not args.no_progress)
 
 
 def check_paths(config: TrainConfig, resume: bool, overwrite: bool = False) -> None:
@@ -176,18 +188,42 @@ def train_with_ray(config: TrainConfig, resume: bool, num_workers: int, use_gpu:
             ray.shutdown()
 
 
+def check_ship_target(config: TrainConfig, target: str | None) -> None:
+    """--ship-if-better needs a held-out set and a folder apart from the run's."""
+    if target is None:
+        return
+    if held_out_source(config) is None:
+        raise ValueError("--ship-if-better compares held-out scores: give --val-data (or data "
+                         "with a held-out split) and --val-size > 0")
+    ship, out = Path(target).resolve(), Path(config.output).resolve()
+    if ship.is_relative_to(out) or out.is_relative_to(ship):
+        raise ValueError(f"--ship-if-better {target}: must lie outside --output {config.output}")
+
+
+def ship(config: TrainConfig, target: str) -> str:
+    """Copy the finished run to ``target`` if it validates better; the decision in a line."""
+    from tdm.train.ship import ship_if_better
+
+    held_out = open_held_out(config, open_training_data)
+    return ship_if_better(config.output, target, held_out, held_out_source(config),
+                          config.val_size).message
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console script ``tdm-train``; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
         config = config_from_args(args)
         check_paths(config, args.resume, args.overwrite)
+        check_ship_target(config, args.ship_if_better)
         if args.num_workers > 0:  # fail here rather than in a worker
             micro_batch_size(config.hyper().batch_size, args.num_workers, config.grad_accum)
             open_data(config, config.hyper().batch_size, open_training_data)
             train_with_ray(config, args.resume, args.num_workers, args.use_gpu, args.ray_address)
         else:
             train(config, resume=args.resume, opener=open_training_data)
+        if args.ship_if_better:
+            print(f"tdm-train: {ship(config, args.ship_if_better)}")
     except (ValueError, FileNotFoundError, NotADirectoryError, KeyError) as exc:
         print(f"tdm-train: error: {one_line(exc)}", file=sys.stderr)
         return 2

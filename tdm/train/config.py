@@ -25,6 +25,12 @@ class TrainConfig:
     max_steps: int | None = None
     init: str | None = None
     pretrained: str | None = None  # SD-1.5 folder or hub id for a run without ``init``
+    # VAE encoder and text encoder train in the semantic stage (None: when they are not
+    # pretrained); each with its own lr (None: the stage's)
+    train_encoders: bool | None = None
+    vae_lr: float | None = None
+    text_encoder_lr: float | None = None
+    reinit: bool = False  # re-initialise the stage's modules even if --init already trained them
     batch_size: int | None = None
     lr: float | None = None
     milestones: tuple[int, ...] | None = None
@@ -41,12 +47,19 @@ class TrainConfig:
     val_size: int = 8  # held-out samples per validation (0: none)
     checkpoint_every: int = 500
     loader_workers: int = 0
+    data_cache: str | None = None  # folder keeping every sample read (tdm.train.cache)
     progress: bool = True
+    # filled in by the trainer from --pretrained and the --init folder (tdm.train.lineage)
+    encoders_pretrained: bool | None = None
+    trained_stages: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.stage not in PAPER_HYPER:
             raise ValueError(f"unknown stage {self.stage!r}; choose one of {', '.join(PAPER_HYPER)}")
-        for name in ("milestones", "factors"):
+        if self.train_encoders and self.stage != "semantic":
+            raise ValueError("--train-encoders works in the semantic stage only: the later "
+                             "stages keep the encoders the teacher was trained with")
+        for name in ("milestones", "factors", "trained_stages"):
             value = getattr(self, name)
             if value is not None:
                 setattr(self, name, tuple(value))

@@ -1,4 +1,8 @@
-"""Frozen encoders and targets shared by the stages."""
+"""Encoders and targets shared by the stages.
+
+The encoders build a graph only when their parameters train (the semantic stage with
+``train_encoders``); frozen, they run without one.
+"""
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -11,16 +15,14 @@ from tdm.data.regions import region_labels
 PAPER_SIDE, PAPER_KERNEL = 512, 15
 
 
-@torch.no_grad()
 def image_latents(vae: Any, image: torch.Tensor) -> torch.Tensor:
     """image (B,3,H,W) in [-1,1] -> VAE latents (B,4,H/8,W/8) times the scaling factor."""
     return vae.encode(image.to(vae.dtype)).latent_dist.mode() * vae.config.scaling_factor
 
 
-@torch.no_grad()
 def clip_features(tokenizer: Any, text_encoder: Any, texts: Sequence[str],
                   device: torch.device) -> torch.Tensor:
-    """Frozen CLIP last hidden state (B,L,D) of ``texts`` padded to the model length."""
+    """CLIP last hidden state (B,L,D) of ``texts`` padded to the model length."""
     ids = tokenizer(list(texts), padding="max_length", max_length=tokenizer.model_max_length,
                     truncation=True, return_tensors="pt").input_ids.to(device)
     return text_encoder(ids)[0]

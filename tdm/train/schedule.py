@@ -6,7 +6,7 @@ milestone on it is the base lr times that milestone's factor.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import torch
 
@@ -49,9 +49,10 @@ def lr_factor(step: int, total: int, milestones: Sequence[int], factors: Sequenc
     return max(0.0, 1.0 - step / max(total, 1)) ** power
 
 
-def build_optimizer(params: Iterable[torch.nn.Parameter], hyper: Hyper
+def build_optimizer(params: Iterable[torch.nn.Parameter] | Iterable[dict[str, Any]], hyper: Hyper
                     ) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
-    """AdamW with the paper's weight decay and the poly + milestone LambdaLR."""
+    """AdamW with the paper's weight decay and the poly + milestone LambdaLR. ``params``
+    may be parameter groups; a group's own ``lr`` follows the same schedule."""
     optimizer = torch.optim.AdamW(list(params), lr=hyper.lr, weight_decay=hyper.weight_decay,
                                   foreach=True)
     scheduler = torch.optim.lr_scheduler.LambdaLR(

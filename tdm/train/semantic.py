@@ -1,5 +1,7 @@
 """Stage 1, soft grounding in semantic (sec. 3.2.1): teacher U-Net + semantic head +
-text adapter learn fg / bg / transparent regions with cross-entropy (eq. 2)."""
+text adapter learn fg / bg / transparent regions with cross-entropy (eq. 2). Without
+pretrained weights the VAE encoder and the text encoder learn with them (the foundation
+that SD-1.5 and CLIP give the paper); the later stages keep them frozen."""
 from __future__ import annotations
 
 from typing import Any
@@ -17,17 +19,20 @@ from .stages import Stage
 
 
 class SemanticStage(Stage):
-    """Trains ``teacher_unet``, ``semantic_head`` and ``text_adapter``; VAE and CLIP frozen."""
+    """Trains ``teacher_unet``, ``semantic_head`` and ``text_adapter``, and with
+    ``train_encoders`` the ``vae`` encoder and the ``text_encoder``; else they are frozen."""
 
     name = "semantic"
 
-    def __init__(self, pipe: Any, preset: Preset, side: int):
+    def __init__(self, pipe: Any, preset: Preset, side: int, train_encoders: bool = False):
         super().__init__(pipe, preset)
         if pipe.teacher_unet is None or pipe.semantic_head is None:
             raise ValueError("the semantic stage needs a teacher: start it without --init "
-                             "(or --init the output of a semantic stage)")
+                             "(or --init a folder that kept one)")
         self.set_trainable(teacher_unet=pipe.teacher_unet, semantic_head=pipe.semantic_head,
-                              text_adapter=pipe.text_adapter)
+                           text_adapter=pipe.text_adapter)
+        if train_encoders:
+            self.set_trainable(vae=self.vae, text_encoder=self.text_encoder)
 
     def _logits(self, batch: dict[str, Any]) -> torch.Tensor:
         latents, text = self.encode(batch)

@@ -1,13 +1,17 @@
 """Building a stage and its data from a :class:`TrainConfig`."""
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable
 
+import torch
 from diffusers import UNet2DConditionModel
 
 from tdm.config import get_preset
 
+from .cache import CachedDataset, cache_folder
 from .config import TrainConfig
+from .lineage import continues_stage, train_encoders
 from .matting import MattingStage
 from .semantic import SemanticStage
 from .stages import Stage
@@ -55,40 +59,82 @@ def validation_spec(spec: str) -> str | None:
     return "+".join(parts) or None
 
 
+def held_out_source(config: TrainConfig) -> dict[str, Any] | None:
+    """How the run's held-out set is opened (spec, seed, size), or None without one."""
+    spec = config.val_data or validation_spec(config.data)
+    if not spec or config.val_size <= 0:
+        return None
+    return {"spec": spec, "seed": config.seed + VALIDATION_SEED_OFFSET,
+            "size": data_resolution(config)}
+
+
+def _open(opener: DataOpener, cache: str | None, spec: str, **options: Any) -> Any:
+    """``opener(spec, **options)``, behind a disk cache of its samples with ``cache``."""
+    dataset = opener(spec, **options)
+    return dataset if cache is None else CachedDataset(
+        dataset, cache_folder(cache, spec=spec, **options))
+
+
+def open_held_out(config: TrainConfig, opener: DataOpener | None = None) -> Any:
+    """The run's held-out dataset (no augmentation), or None."""
+    if opener is None:
+        from tdm.data import open_dataset as opener
+    source = held_out_source(config)
+    if source is None:
+        return None
+    return _open(opener, config.data_cache, source["spec"], size=source["size"],
+                 seed=source["seed"], augment=False)
+
+
 def open_data(config: TrainConfig, global_batch: int, opener: DataOpener | None = None
               ) -> tuple[Any, Any]:
     """(training dataset, held-out dataset or None) of a run."""
     if opener is None:
         from tdm.data import open_dataset as opener
-    size = data_resolution(config)
-    train = opener(config.data, size=size, seed=config.seed, augment=True,
-                   samples_per_iteration=global_batch)
-    spec = config.val_data or validation_spec(config.data)
-    held_out = None
-    if spec and config.val_size > 0:
-        held_out = opener(spec, size=size, seed=config.seed + VALIDATION_SEED_OFFSET,
-                          augment=False)
-    return train, held_out
+    train = _open(opener, config.data_cache, config.data, size=data_resolution(config),
+                  seed=config.seed, augment=True, samples_per_iteration=global_batch)
+    return train, open_held_out(config, opener)
 
 
 def load_pipeline(config: TrainConfig) -> Any:
-    """The previous stage's pipeline (``--init``), else a fresh one with a teacher: random
-    weights, or SD-1.5's (``--pretrained``)."""
+    """The --init folder's pipeline in fp32 (a shipped one may be fp16), else a fresh one
+    with a teacher: random weights, or SD-1.5's (``--pretrained``)."""
     import tdm
 
     if config.init:
-        return tdm.TDMPipeline.from_pretrained(config.init)
+        return tdm.TDMPipeline.from_pretrained(config.init, dtype=torch.float32)
     return tdm.build_pipeline(config.preset, seed=config.seed, with_teacher=True,
                               pretrained=config.pretrained)
 
 
+def _restore(stage: Stage, saved: dict[str, dict[str, torch.Tensor]]) -> None:
+    """Put the --init folder's weights back into the trainable modules the stage rebuilt
+    (student, decoder, upsampler), where the layout still matches."""
+    for name, module in stage.trainable.items():
+        state = saved.get(name)
+        if state is None:
+            continue
+        own = module.state_dict()
+        if own.keys() == state.keys() and all(own[k].shape == v.shape for k, v in state.items()):
+            module.load_state_dict(state)
+        else:
+            warnings.warn(f"--init's {name} has another layout than the preset's: it starts "
+                          "afresh")
+
+
 def build_stage(config: TrainConfig) -> Stage:
-    """The stage module of one run, on the CPU."""
+    """The stage module of one run, on the CPU. A stage the --init folder already trained
+    continues from its weights (unless ``reinit``)."""
     if config.gradient_checkpointing and config.stage != "semantic":
         # the attention maps captured for L_STM/L_CTM are not taken again on recompute
         raise ValueError("--gradient-checkpointing works for the semantic stage only")
     preset = get_preset(config.preset)
-    stage = STAGES[config.stage](load_pipeline(config), preset, processing_side(config))
+    pipe = load_pipeline(config)
+    saved = {name: module.state_dict() for name, module in pipe.components.items()
+             if isinstance(module, torch.nn.Module)} if continues_stage(config) else {}
+    options = {"train_encoders": train_encoders(config)} if config.stage == "semantic" else {}
+    stage = STAGES[config.stage](pipe, preset, processing_side(config), **options)
+    _restore(stage, saved)
     if config.gradient_checkpointing:
         for module in stage.trainable.values():
             if isinstance(module, UNet2DConditionModel):

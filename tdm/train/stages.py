@@ -11,7 +11,7 @@ import abc
 from typing import Any, ClassVar
 
 import torch
-from diffusers import UNet2DConditionModel
+from diffusers import AutoencoderKL, UNet2DConditionModel
 from torch import nn
 
 from tdm.config import Preset
@@ -46,14 +46,18 @@ class Stage(nn.Module, abc.ABC):
         return latents, self.text_adapter(clip)
 
     def set_trainable(self, **modules: nn.Module) -> None:
-        """Add ``modules`` to ``trainable`` with gradients on. A U-Net's latent output
-        layers stay frozen: the heads read the feature before ``conv_norm_out``, and DDP
-        needs every trained parameter to get a gradient."""
+        """Add ``modules`` to ``trainable`` with gradients on. Parts that never run stay
+        frozen (DDP needs every trained parameter to get a gradient): a U-Net's latent
+        output layers (the heads read the feature before ``conv_norm_out``) and a VAE's
+        decoder (only the encoder runs)."""
         for name, module in modules.items():
             self.trainable[name] = module.requires_grad_(True)
             if isinstance(module, UNet2DConditionModel):
                 module.conv_norm_out.requires_grad_(False)
                 module.conv_out.requires_grad_(False)
+            if isinstance(module, AutoencoderKL):
+                module.decoder.requires_grad_(False)
+                module.post_quant_conv.requires_grad_(False)
 
     def freeze(self, *modules: nn.Module | None) -> None:
         """Stop gradients and keep ``modules`` in eval mode."""
@@ -69,6 +73,18 @@ class Stage(nn.Module, abc.ABC):
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.trainable.parameters() if p.requires_grad]
+
+    def parameter_groups(self, lrs: dict[str, float | None]) -> list[dict[str, Any]]:
+        """Optimiser groups: one per trainable module named in ``lrs`` with a value (that
+        lr), the rest in one group at the optimiser's lr."""
+        groups, rest = [], []
+        for name, module in self.trainable.items():
+            params = [p for p in module.parameters() if p.requires_grad]
+            if lrs.get(name) is not None:
+                groups.append({"params": params, "lr": lrs[name]})
+            else:
+                rest.extend(params)
+        return [{"params": rest}] + groups
 
     @abc.abstractmethod
     def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:

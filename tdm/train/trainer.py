@@ -20,9 +20,11 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from .cache import unwrap
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import TrainConfig
 from .data import collate, to_device
+from .lineage import resolved
 from .sampling import MicroBatchSampler, micro_batch_size
 from .schedule import build_optimizer
 from .setup import DataOpener, build_stage, open_data, processing_side
@@ -55,6 +57,27 @@ def _mean_over_ranks(values: dict[str, float], world: int) -> dict[str, float]:
     return {k: float(v) / world for k, v in zip(keys, t)}
 
 
+class Throughput:
+    """Step and data-loading time summed since the last logged step."""
+
+    def __init__(self, samples_per_step: int):
+        self.samples_per_step = samples_per_step
+        self.steps, self.seconds, self.waiting = 0, 0.0, 0.0
+
+    def add(self, seconds: float, waiting: float) -> None:
+        self.steps, self.seconds, self.waiting = (self.steps + 1, self.seconds + seconds,
+                                                  self.waiting + waiting)
+
+    def take(self) -> dict[str, float]:
+        """``data_wait`` (fraction of step time spent waiting for batches), ``steps_per_s``
+        and ``samples_per_s`` over the steps since the last call; then starts again."""
+        seconds = max(self.seconds, 1e-9)
+        out = {"data_wait": self.waiting / seconds, "steps_per_s": self.steps / seconds,
+               "samples_per_s": self.steps * self.samples_per_step / seconds}
+        self.steps, self.seconds, self.waiting = 0, 0.0, 0.0
+        return out
+
+
 class Trainer:
     """Trains one stage as described by a :class:`TrainConfig`.
 
@@ -67,7 +90,7 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, opener: DataOpener | None = None,
                  device: torch.device | str | None = None):
-        self.config = config
+        self.config = config = resolved(config)
         self.rank, self.world = _world()
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.output = Path(config.output)
@@ -79,9 +102,10 @@ class Trainer:
         # InterleavedDataset orders its sources itself: read it in sequence
         self.sampler = MicroBatchSampler(len(self.dataset), micro, self.world, self.rank,
                                          config.grad_accum, config.seed,
-                                         shuffle=not hasattr(self.dataset, "schedule"))
-        self.optimizer, self.scheduler = build_optimizer(self.stage.trainable_parameters(),
-                                                         self.hyper)
+                                         shuffle=not hasattr(unwrap(self.dataset), "schedule"))
+        groups = self.stage.parameter_groups({"vae": config.vae_lr,
+                                              "text_encoder": config.text_encoder_lr})
+        self.optimizer, self.scheduler = build_optimizer(groups, self.hyper)
         self.step = 0
         self.model: torch.nn.Module = self.stage
         if self.world > 1:
@@ -126,6 +150,20 @@ class Trainer:
         if path.exists():
             lines = [l for l in path.read_text().splitlines() if json.loads(l)["step"] <= step]
             path.write_text("".join(l + "\n" for l in lines))
+
+    def export(self) -> Any:
+        """The stage's pipeline to save, inferring at the trained side. Teacher and semantic
+        head stay in it, so that a later run can restart any stage from the folder, except
+        on the SD-1.5 path (pretrained encoders), where as before only the semantic stage's
+        output keeps the 860M-parameter teacher."""
+        training_only = {"teacher_unet": self.stage.pipe.teacher_unet,
+                         "semantic_head": self.stage.pipe.semantic_head}
+        pipe = self.stage.export()
+        if self.config.encoders_pretrained and self.config.stage != "semantic":
+            training_only = dict.fromkeys(training_only)
+        pipe.register_modules(**training_only)
+        pipe.register_to_config(resolution=processing_side(self.config))
+        return pipe
 
     # -- training ----------------------------------------------------------------
     def _autocast(self) -> contextlib.AbstractContextManager:
@@ -183,28 +221,31 @@ class Trainer:
             generator=torch.Generator().manual_seed(cfg.seed)))  # leaves the global RNG alone
         bar = tqdm(total=total, initial=self.step, desc=f"tdm-train {cfg.stage}",
                    disable=self.rank != 0 or not cfg.progress)
+        speed = Throughput(self.hyper.batch_size)
         while self.step < total:
             started = time.perf_counter()
             lr = self.scheduler.get_last_lr()[0]
             micro = [to_device(next(batches), self.device) for _ in range(cfg.grad_accum)]
+            waited = time.perf_counter() - started
             terms = _mean_over_ranks(self.train_step(micro), self.world)
             self.step += 1
             bar.update(1)
             bar.set_postfix(loss=f"{terms['loss']:.4f}")
             validate_now = self.step == total or (cfg.val_every and self.step % cfg.val_every == 0)
-            record = {"step": self.step, **terms, "lr": lr,
-                      "seconds": time.perf_counter() - started}
-            if validate_now:
-                record.update(self._validate())
+            seconds = time.perf_counter() - started
+            speed.add(seconds, waited)
+            record = {"step": self.step, **terms, "lr": lr, "seconds": seconds,
+                      "data_seconds": waited}
             if validate_now or self.step % cfg.log_every == 0:
+                record.update(speed.take())
+                if validate_now:
+                    record.update(self._validate())
                 self._log(record)
             if self.step % cfg.checkpoint_every == 0 or self.step == total:
                 self.save()
         bar.close()
         if self.rank == 0:
-            pipe = self.stage.export()
-            pipe.register_to_config(resolution=processing_side(self.config))  # infer as trained
-            pipe.save_pretrained(self.output)
+            self.export().save_pretrained(self.output)
         if self.world > 1:
             dist.barrier()
         return self.output

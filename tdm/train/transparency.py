@@ -30,7 +30,8 @@ class TransparencyStage(Stage):
     """Trains the student ``unet``, ``alpha_head`` and the projections Phi (not exported).
 
     Needs a pipeline with a trained teacher (``--init`` a semantic-stage output). The
-    student is rebuilt from that teacher at the start of the stage.
+    student is rebuilt from that teacher at the start of the stage (``build_stage`` then
+    puts back the --init folder's student if that folder already trained this stage).
     """
 
     name = "transparency"
@@ -86,8 +87,3 @@ class TransparencyStage(Stage):
                           capture=False)
         return F.interpolate(out.alpha_lr.float(), size=batch["alpha"].shape[-2:],
                              mode="bilinear", align_corners=False)
-
-    def export(self) -> Any:
-        """The pipeline with the trained student; teacher and semantic head dropped."""
-        self.pipe.register_modules(teacher_unet=None, semantic_head=None)
-        return self.pipe

@@ -1,0 +1,107 @@
+"""Replace a shipped model folder only when a run's pipeline validates better.
+
+Both models are scored the way inference runs them (``TDMPipeline.__call__`` on held-out
+samples, :func:`tdm.train.validation.score`), by mean IoU (matte > 0.5) with the named
+instance. The shipped folder keeps its figure in ``validation.json`` beside the weights;
+when that figure was measured on other held-out samples, the shipped model is scored
+again on the run's. The new folder holds the pipeline in ``dtype`` (scored as stored), the
+run's ``train_config.json`` (its lineage, for the next ``--init``) and the record; it
+replaces the old folder whole.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import TrainConfig
+from .validation import pipeline_predictor, score
+
+RECORD_NAME = "validation.json"
+METRIC = "val_iou"  # higher is better
+
+
+@dataclass
+class ShipDecision:
+    """Whether the run was shipped, why, and both models' figures."""
+
+    shipped: bool
+    message: str
+    candidate: dict[str, float]
+    baseline: dict[str, float] | None
+
+
+def load_model(folder: str | Path, dtype: torch.dtype = torch.float32) -> Any:
+    """A pipeline folder on the CPU in ``dtype``."""
+    import tdm
+
+    return tdm.TDMPipeline.from_pretrained(str(folder), dtype=dtype)
+
+
+def evaluate(pipe: Any, held_out: Any, count: int, batch_size: int = 4) -> dict[str, float]:
+    """Scores of ``pipe`` on the first ``count`` held-out samples."""
+    indices = list(range(min(count, len(held_out))))
+    return score(pipeline_predictor(pipe), held_out, indices, batch_size, torch.device("cpu"))
+
+
+def read_record(folder: str | Path) -> dict[str, Any] | None:
+    path = Path(folder) / RECORD_NAME
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _replace_folder(source: Path, target: Path) -> None:
+    """Move ``source`` to ``target``, replacing it whole (old one removed at the end)."""
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(source, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def ship_if_better(run: str | Path, target: str | Path, held_out: Any,
+                   held_out_key: dict[str, Any], count: int,
+                   dtype: torch.dtype = torch.float16) -> ShipDecision:
+    """Copy the pipeline in ``run`` to ``target`` if its held-out IoU beats the shipped one.
+
+    Args:
+        run: a finished run folder (pipeline and train_config.json).
+        target: the shipped model folder (may not exist yet).
+        held_out: dataset of held-out samples; held_out_key: what identifies it (spec,
+            seed, size), stored in the record to know when a figure can be reused.
+        count: how many held-out samples to score.
+        dtype: the shipped weights' dtype.
+    """
+    run, target = Path(run), Path(target)
+    key = {**held_out_key, "count": count}
+    staging = target.with_name(target.name + ".new")
+    shutil.rmtree(staging, ignore_errors=True)
+    load_model(run, dtype).save_pretrained(staging)
+    candidate = evaluate(load_model(staging), held_out, count)  # as shipped
+    record = read_record(target)
+    if record is not None and record.get("held_out") == key:
+        baseline = record["scores"]
+    elif (target / "model_index.json").is_file():
+        baseline = evaluate(load_model(target), held_out, count)
+    else:
+        baseline = None
+    if baseline is not None and candidate[METRIC] <= baseline[METRIC]:
+        shutil.rmtree(staging)
+        return ShipDecision(False, f"not shipped: held-out IoU {candidate[METRIC]:.4f} is not "
+                            f"above {target}'s {baseline[METRIC]:.4f}", candidate, baseline)
+    stored = TrainConfig.load(run)
+    stored.save(staging)
+    (staging / RECORD_NAME).write_text(json.dumps({
+        "scores": candidate, "held_out": key, "metric": METRIC, "run": str(run),
+        "stage": stored.stage, "steps": stored.hyper().total_steps,
+        "shipped": datetime.datetime.now().isoformat(timespec="seconds")}, indent=1))
+    _replace_folder(staging, target)
+    before = "" if baseline is None else f" (was {baseline[METRIC]:.4f})"
+    return ShipDecision(True, f"shipped to {target}: held-out IoU {candidate[METRIC]:.4f}{before}",
+                        candidate, baseline)
