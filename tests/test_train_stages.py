@@ -14,6 +14,7 @@ from tdm.train.data import collate
 from tdm.config import get_preset
 from tdm.decoder import DetailDecoder
 from tdm.train.matting import MattingStage
+from tdm.train.upsampler import UpsamplerStage
 from tdm.train.setup import build_stage, data_resolution, open_data, processing_side
 from tdm.unets import student_teacher_copy_map
 
@@ -161,3 +162,23 @@ def test_matting_stage_builds_the_presets_decoder_over_an_old_layout():
                                                 fusion_channels=(16, 16, 8), head_channels=8))
     stage = MattingStage(pipe, get_preset("tiny"), 64)
     assert tuple(stage.trainable["decoder"].config.fusion_channels) == get_preset("tiny").decoder["fusion_channels"]
+
+
+def _edge_matte(image, texts, return_context):
+    """A decoder stand-in: 0 on the left, 1 on the right, soft only in a middle band."""
+    b, _, h, w = image.shape
+    x = torch.linspace(-8, 8, w).view(1, 1, 1, w).expand(b, 1, h, w)
+    return torch.sigmoid(x * w / 4), torch.zeros(b, 8, h, w)
+
+
+@pytest.mark.parametrize("freeze_decoder", [False, True])
+def test_frozen_decoder_option_takes_the_loss_on_the_active_set_only(freeze_decoder, one_thread):
+    stage = UpsamplerStage(tdm.build_pipeline("tiny"), get_preset("tiny"), 256, freeze_decoder=freeze_decoder)
+    assert ("decoder" in stage.trainable) is not freeze_decoder
+    stage.matte = _edge_matte
+    batch = {"image": torch.rand(1, 3, 256, 256) * 2 - 1, "alpha": torch.rand(1, 1, 256, 256), "text": ["x"]}
+    far = {**batch, "alpha": batch["alpha"].clone()}
+    far["alpha"][..., :, :32] = 0.5  # far left: the decoder says 0 there, outside the active set
+    with torch.no_grad():
+        same = torch.equal(stage(batch)["loss"], stage(far)["loss"])
+    assert same is freeze_decoder

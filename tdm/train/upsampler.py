@@ -22,12 +22,15 @@ class UpsamplerStage(FrozenStudentStage):
     run on the image shrunk by each of ``factors`` and the upsampler takes their alpha back
     to the sample's size. Every micro-batch is trained at each factor (the loss is their
     mean). The processing side must be a multiple of max(factors) x the pad multiple.
+
+    ``freeze_decoder=True``: the decoder stays as stage 3 left it and the loss is taken on
+    the upsampler's active set only (docs/MODEL.md has the measurement that keeps it).
     """
 
     name = "upsampler"
     factors = (2, 4)
 
-    def __init__(self, pipe: Any, preset: Preset, side: int):
+    def __init__(self, pipe: Any, preset: Preset, side: int, freeze_decoder: bool = False):
         multiple = max(self.factors) * pipe.pad_multiple
         if side % multiple:
             raise ValueError(f"the upsampler stage runs the decoder at 1/{max(self.factors)} of the "
@@ -35,21 +38,28 @@ class UpsamplerStage(FrozenStudentStage):
         context = pipe.decoder.context_channels
         pipe.register_modules(upsampler=SparseUpsampler(**{**preset.upsampler, "context_channels": context}))
         super().__init__(pipe, preset)
-        self.upsampler = pipe.upsampler
-        self.set_trainable(decoder=self.decoder, upsampler=self.upsampler)
+        self.upsampler, self.freeze_decoder = pipe.upsampler, freeze_decoder
+        self.set_trainable(upsampler=self.upsampler, **({} if freeze_decoder else {"decoder": self.decoder}))
 
-    def refine(self, image: torch.Tensor, texts: list[str], factor: int) -> torch.Tensor:
-        """image (B,3,H,W) -> alpha (B,1,H,W): decoder at (H,W)/factor, upsampler back to (H,W)."""
+    def refine(self, image: torch.Tensor, texts: list[str], factor: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """image (B,3,H,W) -> (alpha (B,1,H,W), decoder alpha (B,1,H/f,W/f)): decoder at
+        (H,W)/factor, upsampler back to (H,W)."""
         small = F.interpolate(image, size=[n // factor for n in image.shape[-2:]], mode="area")
-        alpha, context = self.matte(small, texts, return_context=True)
-        return self.upsampler(image, alpha, context)
+        coarse, context = self.matte(small, texts, return_context=True)
+        return self.upsampler(image, coarse, context), coarse
 
     def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        terms = [matting_terms(self.refine(batch["image"], batch["text"], f), batch["alpha"])
-                 for f in self.factors]
+        gt, terms = batch["alpha"], []
+        for factor in self.factors:
+            pred, coarse = self.refine(batch["image"], batch["text"], factor)
+            mask = None
+            if self.freeze_decoder:
+                start = F.interpolate(coarse, size=gt.shape[-2:], mode="bilinear", align_corners=False)
+                mask = self.upsampler.active_mask(start)[:, None].to(pred.dtype)
+            terms.append(matting_terms(pred, gt, mask))
         return {k: torch.stack([t[k] for t in terms]).mean() for k in terms[0]}
 
     @torch.no_grad()
     def predict_alpha(self, batch: dict[str, Any]) -> torch.Tensor:
         """Decoder alpha at 1/max(factors) of the sample, upsampled back to its size."""
-        return self.refine(batch["image"], batch["text"], max(self.factors))
+        return self.refine(batch["image"], batch["text"], max(self.factors))[0]
