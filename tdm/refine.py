@@ -93,15 +93,17 @@ def submanifold_conv3x3(
     chunks: gather the 9 neighbour rows (chunk, 9*Cin), one matmul with the (9*Cin, Cout)
     weight, so memory stays bounded at 2K.
     """
-    cin, cout = weight.shape[1], weight.shape[0]
-    padded = torch.cat([feats, feats.new_zeros(1, cin)])
+    cin, cout, n = weight.shape[1], weight.shape[0], feats.shape[0]
     taps = weight.permute(2, 3, 1, 0).reshape(9 * cin, cout)
     bias = feats.new_zeros(cout) if bias is None else bias
-    outs = [
-        torch.addmm(bias, padded.index_select(0, active.neighbours(slice(i, i + chunk)).reshape(-1))
-                    .view(-1, 9 * cin), taps)
-        for i in range(0, active.num, chunk)
-    ]
+
+    def rows(i: int) -> torch.Tensor:
+        # row n (an inactive neighbour) reads as zeros, without copying feats to append it
+        nbr = active.neighbours(slice(i, i + chunk)).reshape(-1)
+        gathered = feats.index_select(0, nbr.clamp(max=n - 1)) * (nbr < n).unsqueeze(1).to(feats.dtype)
+        return torch.addmm(bias, gathered.view(-1, 9 * cin), taps)
+
+    outs = [rows(i) for i in range(0, n, chunk)]
     return torch.cat(outs) if outs else feats.new_zeros(0, cout)
 
 
@@ -325,9 +327,10 @@ class SparseUpsampler(ModelMixin, ConfigMixin):
                     else alpha.new_zeros(active.num, self.config.hidden_channels)
                 )
             feats = torch.cat(inputs, dim=1)
+            del inputs  # at 2K each of them is a large (N, C) tensor
             conv = _SpconvGroup(active, size, batch).conv if which == "spconv" else partial(submanifold_conv3x3, active=active)
             for layer in group["body"]:
-                feats = F.relu(conv(feats, weight=layer.weight, bias=layer.bias))
+                feats = F.relu(conv(feats, weight=layer.weight, bias=layer.bias), inplace=True)
             hidden = (feats, active, size)
             residual = conv(feats, weight=group["out"].weight, bias=group["out"].bias)[:, 0]
             b, y, x = active.coords.unbind(1)
