@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from pipelines.options import DEVICES, DTYPES, OUTPUT_TYPES, MatteOptions, UsageError, one_line
 from pipelines.progress import describe
+from pipelines.signals import sigterm_as_interrupt, stop_status
 
 PROG = "tdm-video"
 EXIT_USAGE, EXIT_FAILED = 2, 1
@@ -71,20 +72,23 @@ def options_from(args: argparse.Namespace) -> MatteOptions:
 
 
 def video_main(argv: list[str] | None = None) -> int:
-    """Entry point of `tdm-video`; returns the exit status."""
+    """Entry point of `tdm-video`; returns the exit status (SIGTERM is handled like Ctrl-C:
+    outputs in progress are dropped, 143)."""
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
-        return _run(args)
+        with sigterm_as_interrupt(ray=args.ray_address is not None):
+            return _run(args)
     except UsageError as exc:
         if debug:
             raise
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        word, status = stop_status(exc)
+        print(f"{PROG}: {word}", file=sys.stderr)
+        return status
     except Exception as exc:
         if debug:
             raise

@@ -8,12 +8,15 @@ CPU, nccl with ``--use-gpu``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from pipelines.model import quiet_loading
 from pipelines.options import one_line
+from pipelines.signals import sigterm_as_interrupt, stop_status
 from tdm.config import PRESET_NAMES
 from tdm.train import TrainConfig, train
 from tdm.train.sampling import micro_batch_size
@@ -210,8 +213,16 @@ def ship(config: TrainConfig, target: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console script ``tdm-train``; returns the exit status."""
+    """Console script ``tdm-train``; returns the exit status. SIGTERM is handled like
+    Ctrl-C (status 143); --no-progress also hides the diffusers/transformers bars."""
     args = build_parser().parse_args(argv)
+    bars = quiet_loading() if args.no_progress else contextlib.nullcontext()
+    with sigterm_as_interrupt(ray=args.num_workers > 0), bars:
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The stage ``main`` asked for, and its error lines; returns the exit status."""
     try:
         config = config_from_args(args)
         check_paths(config, args.resume, args.overwrite)
@@ -230,10 +241,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrainingFailed as exc:
         print(f"tdm-train: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"tdm-train: interrupted; `--resume` continues from the last checkpoint in "
+    except KeyboardInterrupt as exc:
+        word, status = stop_status(exc)
+        print(f"tdm-train: {word}; `--resume` continues from the last checkpoint in "
               f"{args.output}", file=sys.stderr)
-        return 130
+        return status
     except Exception as exc:
         if args.debug:
             raise

@@ -1,9 +1,12 @@
 """VideoWriter: alpha / rgba / composite / foreground / preview outputs, audio, atomic rename."""
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
+import stat
+import time
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,6 +24,57 @@ KINDS = ("alpha", "rgba", "composite", "foreground", "preview")
 FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
 DEFAULT_CRF = {"libx264": 12, "libvpx-vp9": 20}
 FRAME_NAME = re.compile(r"\d{6}\.png")  # the PNG frames a folder output holds
+STALE_SECONDS = 60  # an unlocked temporary output this old was left by a run that died
+
+
+def part_pattern(path: str | os.PathLike) -> re.Pattern:
+    """The temporary names a VideoWriter uses for ``path``: ``.NAME.<8 hex>.part``."""
+    return re.compile(rf"\.{re.escape(Path(path).name)}\.[0-9a-f]{{8}}\.part")
+
+
+def remove_stale_parts(path: str | os.PathLike) -> list[str]:
+    """Delete what killed runs left beside ``path`` (their ``.NAME.<8 hex>.part``) and
+    return the names removed. Only that exact pattern for this output name, only when
+    older than STALE_SECONDS, and only when no process holds its lock (a live writer
+    keeps one on its temporary output, so another run's output in progress stays)."""
+    path = Path(path)
+    pattern, removed = part_pattern(path), []
+    try:
+        entries = [e for e in os.scandir(path.parent) if pattern.fullmatch(e.name)]
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if time.time() - st.st_mtime < STALE_SECONDS or not (
+                    stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+                continue
+            fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if stat.S_ISREG(st.st_mode):
+                os.unlink(entry.path)
+            elif all(FRAME_NAME.fullmatch(name) for name in os.listdir(entry.path)):
+                shutil.rmtree(entry.path)
+            else:
+                continue
+            removed.append(entry.name)
+        except OSError:  # locked by a live writer, or not ours to remove
+            continue
+        finally:
+            os.close(fd)
+    return removed
+
+
+def hold_lock(path: Path, create: bool = False) -> int:
+    """An open descriptor holding a shared flock on ``path`` (a file or folder; `create`:
+    a new empty file) for as long as it stays open: the mark of a live writer that
+    `remove_stale_parts` respects."""
+    fd = os.open(path, os.O_RDONLY | (os.O_CREAT | os.O_EXCL if create else 0), 0o666)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
 
 
 def check_replaceable(path: str | os.PathLike, folder: bool) -> None:
@@ -106,7 +160,9 @@ class VideoWriter:
         if not self.path.parent.is_dir():
             raise VideoError(f"{self.path}: output folder {self.path.parent} does not exist")
         check_replaceable(self.path, folder=self.enc.fmt is None)
+        remove_stale_parts(self.path)
         self._tmp = self.path.parent / f".{self.path.name}.{uuid.uuid4().hex[:8]}.part"
+        self._lock: int | None = None  # descriptor holding the lock on self._tmp
         self._bg = Background(background, self.like.width, self.like.height) if kind == "composite" else None
         self._audio_wanted = audio
         self._crf = crf
@@ -170,6 +226,8 @@ class VideoWriter:
         import cv2
 
         self._tmp.mkdir(exist_ok=True)
+        if self._lock is None:
+            self._lock = hold_lock(self._tmp)
         full = 65535.0 if self.bit_depth == 16 else 255.0
         img = image.astype(np.float32) if image.dtype != np.uint8 else image.astype(np.float32) / 255.0
         arr = np.clip(np.rint(img * full), 0, full).astype(np.uint16 if self.bit_depth == 16 else np.uint8)
@@ -180,6 +238,7 @@ class VideoWriter:
 
     def _open(self, first: Frame) -> None:
         like = self.like
+        self._lock = hold_lock(self._tmp, create=True)  # PyAV creates the file only later
         self._container = av.open(str(self._tmp), "w", format=self.enc.fmt)
         stream = self._container.add_stream(self.enc.codec, rate=like.fps)
         cc = stream.codec_context
@@ -268,7 +327,13 @@ class VideoWriter:
         finally:
             if self._bg is not None:
                 self._bg.close()
+            self._unlock()
         self._closed = True
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     def _replace(self) -> None:
         folder = self.enc.fmt is None
@@ -296,3 +361,4 @@ class VideoWriter:
             shutil.rmtree(self._tmp, ignore_errors=True)
         elif self._tmp.exists():
             self._tmp.unlink()
+        self._unlock()
