@@ -16,6 +16,7 @@ from tdm.train.cache import CachedDataset
 from tdm.train.data import collate
 from tdm.train.setup import build_stage, held_out_source, open_data, open_held_out
 from tdm.train.ship import RECORD_NAME, read_record, ship_if_better
+from tdm.train.trainer import TIMING_KEYS
 from tdm.unets import student_teacher_copy_map
 
 DATA = "synthetic:length=12,max_objects=2"
@@ -169,11 +170,10 @@ def test_cache_returns_the_same_samples_and_training(tmp_path, one_thread):
         assert a.keys() == b.keys() == c.keys()
         for k in c:
             assert (torch.equal(b[k], c[k]) if isinstance(c[k], torch.Tensor) else b[k] == c[k]), k
-    timing = {"seconds", "data_seconds", "data_wait", "steps_per_s", "samples_per_s"}
     losses = []
     for name, cache in (("plain", None), ("cold", tmp_path / "c"), ("warm", tmp_path / "c")):
         train(config("matting", tmp_path / name, steps=3, data_cache=cache and str(cache)))
-        losses.append([{k: v for k, v in r.items() if k not in timing}
+        losses.append([{k: v for k, v in r.items() if k not in TIMING_KEYS}
                        for r in records(tmp_path / name)])
     assert losses[0] == losses[1] == losses[2]
 

@@ -9,6 +9,7 @@ import torch
 
 from pipelines.train import main
 from pipelines_fixtures import ensure_ray
+from tdm.train.trainer import TIMING_KEYS
 
 ARGS = ["--preset", "tiny", "--stage", "transparency", "--data", "synthetic:length=10,max_objects=2",
         "--max-steps", "3", "--batch-size", "4", "--lr", "1e-3", "--val-size", "2",
@@ -23,7 +24,7 @@ def ray_local():
 
 def losses(output) -> list[dict]:
     rows = [json.loads(l) for l in (output / "metrics.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in r.items() if k != "seconds" and not k.startswith("val_")}
+    return [{k: v for k, v in r.items() if k not in TIMING_KEYS and not k.startswith("val_")}
             for r in rows]
 
 

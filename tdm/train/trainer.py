@@ -31,6 +31,8 @@ from .setup import DataOpener, build_stage, open_data, processing_side
 from .validation import validate
 
 METRICS_NAME = "metrics.jsonl"
+# metrics.jsonl keys that measure time, not training: they differ between equal runs
+TIMING_KEYS = frozenset({"seconds", "data_seconds", "data_wait", "steps_per_s", "samples_per_s"})
 RESUME_KEYS = ("preset", "stage", "data", "batch_size", "grad_accum", "seed", "resolution")
 
 
