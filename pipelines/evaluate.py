@@ -25,9 +25,10 @@ import numpy as np
 import torch
 
 from pipelines.model import load_pipeline, quiet_loading, resolve_device, resolve_dtype
-from pipelines.options import UsageError, one_line
+from pipelines.options import UsageError, check_resolution, one_line
 from tdm import metrics
 
+MAX_SIZE = 8192  # --size: larger squashed samples only exhaust memory
 IMAGE_METRICS = {"sad": metrics.sad, "mse": metrics.mse, "grad": metrics.grad, "conn": metrics.conn}
 VIDEO_METRICS = {"dtssd": metrics.dtssd, "messddt": metrics.messddt}
 
@@ -39,13 +40,37 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _side(text: str) -> int:
+    """--size: 1 to MAX_SIZE pixels."""
+    value = _whole(text)
+    if not 1 <= value <= MAX_SIZE:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_SIZE} pixels, got {value}")
+    return value
+
+
+def _resolution(text: str) -> int:
+    """--resolution: what tdm-video accepts (a multiple of 64, 64 to 2048)."""
+    try:
+        return check_resolution(_whole(text))
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--resolution: ")) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="tdm-eval", description="Evaluate a TDM pipeline on a matting dataset.")
     p.add_argument("--model", required=True, help="pipeline folder or hub id")
     p.add_argument("--data", required=True, help="dataset SPEC, e.g. refmatte:/data/RefMatte,split=test")
     p.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
-    p.add_argument("--resolution", type=int, default=None, help="processing long side (default: the model's)")
-    p.add_argument("--size", type=int, default=512,
+    p.add_argument("--resolution", type=_resolution, default=None,
+                   help="processing long side (default: the model's)")
+    p.add_argument("--size", type=_side, default=512,
                    help="side image and GT are squashed to and scored at (synthetic: made at)")
     p.add_argument("--full-resolution", action="store_true",
                    help="score at each image's own size, the model inferring at its processing "

@@ -22,11 +22,18 @@ from .videos import ReadFrames, VideoMattingDataset
 PRIMARY = ("refmatte", "refcoco")      # alternate on odd / even iterations
 SPECIAL = ("p3m", "am2k", "rm1k")       # one of them after every 4 iterations
 NAMES = ("synthetic", "video") + PRIMARY + SPECIAL
-_INT_KEYS = {"length", "max_objects", "special_every", "seed"}
+# The options each source reads (special_every, the interleaving, goes with any source).
+_KEYS = {"synthetic": ("length", "max_objects", "seed", "split"),
+         "video": ("backgrounds", "text"),
+         "refmatte": ("split", "annotations"), "refcoco": ("split",),
+         **{name: ("split", "captions") for name in SPECIAL}}
+_ANY_KEYS = ("special_every",)
+_INT_KEYS = {"length": 1, "max_objects": 1, "special_every": 1, "seed": 0}  # -> least value
 
 
 def parse_spec(spec: str) -> list[tuple[str, str | None, dict[str, Any]]]:
-    """``"a:/p,k=v+b"`` -> [("a", "/p", {"k": v}), ("b", None, {})]."""
+    """``"a:/p,k=v+b"`` -> [("a", "/p", {"k": v}), ("b", None, {})]. A key the source does
+    not read, a number that is not one (or too small) and a second path are refused."""
     out = []
     for part in filter(None, (p.strip() for p in spec.split("+"))):
         name, _, rest = part.partition(":")
@@ -36,16 +43,34 @@ def parse_spec(spec: str) -> list[tuple[str, str | None, dict[str, Any]]]:
         path, options = None, {}
         for item in filter(None, rest.split(",")):
             key, eq, value = item.partition("=")
+            key = key.strip()
             if not eq:
+                if path is not None or name == "synthetic":
+                    raise ValueError(f"{name}: unexpected {item!r} (options are key=value; "
+                                     f"{'synthetic takes no path' if name == 'synthetic' else 'one path'})")
                 path = item
+            elif key not in _KEYS[name] + _ANY_KEYS:
+                raise ValueError(f"{name}: unknown option {key!r} (known: "
+                                 f"{', '.join(_KEYS[name] + _ANY_KEYS)})")
             else:
-                options[key.strip()] = int(value) if key.strip() in _INT_KEYS else value
+                options[key] = _int(name, key, value) if key in _INT_KEYS else value
         if name not in ("synthetic",) and path is None:
             raise ValueError(f"dataset {name!r} needs a path: {name}:/path/to/{name}")
         out.append((name, path, options))
     if not out:
         raise ValueError("empty --data spec")
     return out
+
+
+def _int(name: str, key: str, value: str) -> int:
+    """The whole number ``key=value`` gives, at least ``_INT_KEYS[key]``."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name}: {key}={value!r} is not a whole number") from None
+    if number < _INT_KEYS[key]:
+        raise ValueError(f"{name}: {key} must be at least {_INT_KEYS[key]}, got {number}")
+    return number
 
 
 def _open_one(name: str, path: str | None, options: dict[str, Any], size, seed: int, augment: bool,
