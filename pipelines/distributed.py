@@ -179,7 +179,7 @@ class WorkerPool:
         """Queue one chunk of `job` on `actor`; the ref gives its `ChunkResult`."""
         opts = job.options
         return actor.matte_chunk.remote(job.input, chunk.start, chunk.stop, tuple(job.prompts),
-                                        opts.resolution, opts.batch_size, opts.square)
+                                        opts.resolution, job.batch_size, opts.square)
 
     def shutdown(self) -> None:
         for actor in self.actors + list(self.starting.values()):

@@ -13,6 +13,8 @@ from pipelines.safety import ReadSet
 
 # A chunk holds about this many alpha bytes (uint16, all prompts) at most.
 CHUNK_BYTES = 128 * 1024 ** 2
+# One model batch's full-size alphas (float32, all prompts) take this many bytes at most.
+BATCH_ALPHA_BYTES = 256 * 1024 ** 2
 MAX_CHUNK_FRAMES = 256
 
 
@@ -39,6 +41,14 @@ class VideoJob:
     def frames(self) -> int:
         return self.stop - self.start
 
+    @property
+    def batch_size(self) -> int:
+        """Frames per model batch: ``--batch-size``, lowered for large frames x many prompts
+        so that memory does not grow with them (BATCH_ALPHA_BYTES). It depends on the video
+        and the options only, like the chunk plan, so every executor runs the same batches."""
+        per_frame = self.info.width * self.info.height * 4 * len(self.prompts)
+        return max(1, min(self.options.batch_size, BATCH_ALPHA_BYTES // per_frame))
+
     def outputs_exist(self) -> bool:
         return all(s.path.exists() for s in self.specs)
 
@@ -49,7 +59,7 @@ class VideoJob:
         on the very same batches and writes identical output.
         """
         size = self.options.chunk_frames or default_chunk_frames(self)
-        batch = self.options.batch_size
+        batch = self.batch_size
         size = max(batch, size // batch * batch)
         return [Chunk(i, s, min(s + size, self.stop))
                 for i, s in enumerate(range(self.start, self.stop, size))]

@@ -20,7 +20,7 @@ def run_local(job: VideoJob, matter: Callable[[np.ndarray], np.ndarray], progres
     Batches start at `job.start` every `batch_size` frames, the same batches the Ray
     executor's chunks contain. On any error every output is discarded.
     """
-    size = job.options.batch_size
+    size = job.batch_size
     with Sink(job.specs, job.open_writer) as sink, \
             Prefetch(lambda: batched(video.read_frames(job.input, job.start, job.stop), size),
                      READ_AHEAD_BATCHES) as reader:

@@ -134,9 +134,10 @@ class FrameMatter:
         """rgb (N,H,W,3) uint8 -> (P,N,H,W) uint16; image latents shared by all prompts."""
         with torch.inference_mode():
             encoded = self.pipe.encode_images(rgb, resolution=self.resolution, square=self.square)
-            alphas = [self.pipe.predict_alpha(encoded, self.embeddings[p:p + 1])
-                      for p in range(self.embeddings.shape[0])]
-        return quantize(torch.stack(alphas).float().cpu().numpy())
+            # each prompt's float alpha is quantised as soon as it exists: one at a time
+            return np.stack([quantize(self.pipe.predict_alpha(encoded, self.embeddings[p:p + 1])
+                                      .float().cpu().numpy())
+                             for p in range(self.embeddings.shape[0])])
 
 
 def quantize(alpha: np.ndarray) -> np.ndarray:
