@@ -12,7 +12,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from pipelines.options import DEMO_MODEL, UsageError, one_line
+from pipelines.options import DEMO_MODEL, UsageError
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 ALPHA_SCALE = 65535.0
