@@ -7,7 +7,7 @@ import pytest
 
 import video
 from pipelines.cli import video_main
-from pipelines_fixtures import clip_path, leftovers, model_dir  # noqa: F401
+from pipelines_fixtures import leftovers, model_dir  # noqa: F401
 
 
 def run_cli(argv, capsys) -> tuple[int, str]:
