@@ -184,6 +184,8 @@ def test_ship_if_better_refuses_a_model_that_is_not_better(runs, tmp_path):
     target = tmp_path / "shipped"
     first = ship_if_better(runs["matting"], target, held_out, key, count=2)
     assert first.shipped and first.baseline is None
+    index = json.loads((target / "model_index.json").read_text())
+    assert index["teacher_unet"] == [None, None] and not (target / "teacher_unet").exists()
     record = read_record(target)
     assert record["scores"] == first.candidate and record["held_out"]["count"] == 2
     assert json.loads((target / "train_config.json").read_text())["trained_stages"][-1] == "matting"

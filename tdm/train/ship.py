@@ -6,7 +6,9 @@ instance. The shipped folder keeps its figure in ``validation.json`` beside the 
 when that figure was measured on other held-out samples, the shipped model is scored
 again on the run's. The new folder holds the pipeline in ``dtype`` (scored as stored), the
 run's ``train_config.json`` (its lineage, for the next ``--init``) and the record; it
-replaces the old folder whole.
+replaces the old folder whole. Training-only parts (teacher, semantic head) are not
+shipped: a later round restarts the student stages from the shipped folder, and the
+teacher stage from a run folder or from scratch.
 """
 from __future__ import annotations
 
@@ -82,7 +84,11 @@ def ship_if_better(run: str | Path, target: str | Path, held_out: Any,
     key = {**held_out_key, "count": count}
     staging = target.with_name(target.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
-    load_model(run, dtype).save_pretrained(staging)
+    pipe = load_model(run, dtype)
+    # what users get is what inference runs: the teacher and semantic head stay in the run
+    # folder (the demo teacher alone would be a 70 MB file in the repository)
+    pipe.register_modules(teacher_unet=None, semantic_head=None)
+    pipe.save_pretrained(staging)
     candidate = evaluate(load_model(staging), held_out, count)  # as shipped
     record = read_record(target)
     if record is not None and record.get("held_out") == key:
