@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 
 from pipelines.engine import Engine, skipped
 from pipelines.job import VideoJob, prepare_job
-from pipelines.options import MatteOptions, UsageError, one_line
+from pipelines.options import MatteOptions, UsageError, one_line, resolve
 from pipelines.safety import ReadSet
 
 VIDEO_EXTS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts")
@@ -127,7 +127,7 @@ def _strings(value: object, where: str, name: str) -> list[str]:
 def _inside(root: Path, output: str, where: str, allow_outside: bool) -> str:
     """``output`` joined to ``root``; refused if it resolves outside ``root``."""
     path = root / output
-    if not allow_outside and not path.resolve().is_relative_to(root.resolve()):
+    if not allow_outside and not resolve(path).is_relative_to(resolve(root)):
         raise UsageError(f"{where}: output {output!r} is outside the output folder {root} "
                          "(pass --allow-outside-output to permit it)")
     return str(path)
@@ -178,7 +178,7 @@ class BatchReport:
     def claim(self, job: VideoJob) -> None:
         """Reserve the job's output paths; one already written by an earlier item of the
         batch is a UsageError (two videos would race for, or overwrite, the same file)."""
-        paths = [spec.path.resolve() for spec in job.specs]
+        paths = [resolve(spec.path) for spec in job.specs]
         for path in paths:
             if path in self.claimed:
                 raise UsageError(f"{path} is also the output of {self.claimed[path]} in this batch")

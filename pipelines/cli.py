@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+import warnings
+from typing import Iterator
 
 from tqdm import tqdm
 
@@ -71,6 +74,22 @@ def options_from(args: argparse.Namespace) -> MatteOptions:
     return opts
 
 
+@contextlib.contextmanager
+def one_line_warnings() -> Iterator[None]:
+    """Warnings (frames lost in a damaged file, ...) as one line each on stderr, written
+    through tqdm so that open progress bars stay intact."""
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        tqdm.write(f"{PROG}: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
 def video_main(argv: list[str] | None = None) -> int:
     """Entry point of `tdm-video`; returns the exit status (SIGTERM is handled like Ctrl-C:
     outputs in progress are dropped, 143)."""
@@ -78,7 +97,7 @@ def video_main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
-        with sigterm_as_interrupt(ray=args.ray_address is not None):
+        with sigterm_as_interrupt(ray=args.ray_address is not None), one_line_warnings():
             return _run(args)
     except UsageError as exc:
         if debug:

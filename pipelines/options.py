@@ -20,6 +20,14 @@ class UsageError(Exception):
     """A bad option, input or output; the message is one line for the user."""
 
 
+def resolve(path: str | os.PathLike) -> Path:
+    """``Path.resolve()``, with a symlink loop as a one-line UsageError."""
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError for a loop
+        raise UsageError(f"{path}: symbolic link loop") from None
+
+
 def one_line(exc: BaseException) -> str:
     """The first line of an error's message, whitespace collapsed (its type if empty)."""
     lines = [" ".join(line.split()) for line in str(exc).splitlines()]
@@ -197,7 +205,7 @@ def expand_outputs(outputs: list[str], prompts: list[str], opts: MatteOptions,
             specs.append(OutputSpec(name_output(out, s, len(prompts) > 1, stem), kind, p))
     first: dict[Path, OutputSpec] = {}
     for spec in specs:
-        other = first.setdefault(spec.path.resolve(), spec)
+        other = first.setdefault(resolve(spec.path), spec)
         if other is spec:
             continue
         if other.prompt_index == spec.prompt_index:

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from pipelines.options import DEMO_MODEL, MatteOptions, UsageError
+from pipelines.options import DEMO_MODEL, MatteOptions, UsageError, resolve
 
 
 class ReadSet:
@@ -34,7 +34,7 @@ class ReadSet:
         return reads
 
     def add(self, path: str | os.PathLike) -> None:
-        resolved = Path(path).resolve()
+        resolved = resolve(path)
         self.paths.append((resolved, str(path)))
         try:
             st = resolved.stat()
@@ -44,7 +44,7 @@ class ReadSet:
 
     def check_output(self, output: str | os.PathLike) -> None:
         """UsageError if writing ``output`` could replace, delete or add to something read."""
-        target = Path(output).resolve()
+        target = resolve(output)
         for read, name in self.paths:
             if target == read:
                 raise UsageError(f"{output}: output would overwrite {name}, which this run reads")

@@ -181,3 +181,23 @@ def test_prompts_that_collide_after_naming_are_both_named(capsys, tmp_path, mode
     code, err = tdm_video(capsys, source, "-p", "the dog", "-p", "the dog", "-p", "the-dog-2",
                           "-o", tmp_path / "o.mkv", model=model_dir)
     assert code == 2 and len(err) == 1 and "'the dog'" in err[0] and "'the-dog-2'" in err[0], err
+
+
+@pytest.mark.parametrize("where", ["input", "output"])
+def test_a_symlink_loop_is_one_line_exit_2(capsys, tmp_path, model_dir, where):  # noqa: F811
+    loop = tmp_path / "loop.mp4"
+    loop.symlink_to(loop)
+    source = clip(tmp_path / "in.mp4", frames=4, audio=False)
+    args = [loop, "-o", tmp_path / "o.mkv"] if where == "input" else [source, "-o", loop]
+    code, err = tdm_video(capsys, *args, "-p", "x", model=model_dir)
+    assert code == 2 and len(err) == 1 and "symbolic link loop" in err[0], err
+
+
+def test_a_warning_is_one_line(capsys, tmp_path, model_dir):  # noqa: F811
+    from video.synth import make_clip
+
+    full = Path(make_clip(str(tmp_path / "full.mkv"), frames=24, width=64, height=48, gop=4))
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size * 6 // 10])
+    code, err = tdm_video(capsys, cut, "-p", "x", "-o", tmp_path / "o.mkv", model=model_dir)
+    assert code == 0 and err and all(line.startswith("tdm-video: warning:") for line in err), err
