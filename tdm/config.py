@@ -178,11 +178,6 @@ _PRESETS["demo"] = replace(
     text_heads=4,
     text_projection_dim=256,
     tokenizer_vocab_size=1024,
-    # the shipped demo was trained with this adapter: residual, biases, identity at init
-    adapter_form="residual",
-    adapter_zero_init=True,
-    adapter_bias=True,
-    adapter_final_relu=False,
     # trained with the teacher (no pretrained VAE), 1.2 GMACs at 256 px: a 32-channel
     # first level cost 4.6, more than the student U-Net (2.0)
     vae_block_out_channels=(16, 32, 64, 64),

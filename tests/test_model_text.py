@@ -56,23 +56,26 @@ def test_default_adapter_is_clip_adapters():
 
 
 def test_old_adapter_folders_load_and_give_the_same_output(tmp_path):
-    """The shipped demo (saved before bias/final_relu existed) keeps its biased residual form."""
-    folder = Path(tdm.__file__).parent / "assets" / "demo" / "text_adapter"
-    saved = {k: v.float() for k, v in load_file(folder / "diffusion_pytorch_model.safetensors").items()}
-    assert "bias" not in json.loads((folder / "config.json").read_text())
-    adapter = TextAdapter.from_pretrained(folder)
+    """A folder saved before bias/final_relu existed (the first shipped demos) keeps its
+    biased residual form: the missing fields mean the old defaults."""
+    torch.manual_seed(0)
+    TextAdapter(32, form="residual", zero_init=False, bias=True, final_relu=False).save_pretrained(tmp_path / "old")
+    config_path = tmp_path / "old" / "config.json"
+    config = json.loads(config_path.read_text())
+    del config["bias"], config["final_relu"]
+    config_path.write_text(json.dumps(config))
+    saved = load_file(tmp_path / "old" / "diffusion_pytorch_model.safetensors")
+    adapter = TextAdapter.from_pretrained(tmp_path / "old")
     assert adapter.config.bias and not adapter.config.final_relu
-    x = torch.randn(2, 77, adapter.config.dim)
+    x = torch.randn(2, 77, 32)
     hidden = torch.relu(x @ saved["mlp.0.weight"].T + saved["mlp.0.bias"])
     by_hand = x + 0.2 * (hidden @ saved["mlp.2.weight"].T + saved["mlp.2.bias"])
     torch.testing.assert_close(adapter(x), by_hand)
-    # the demo preset still builds that form: identity at initialisation
+    # every preset now builds CLIP-Adapter's exact form, and a new folder keeps its fields
     demo = build_text_adapter(get_preset("demo"))
-    assert demo.config.form == "residual" and demo.config.bias and demo.config.zero_init
-    torch.testing.assert_close(demo(x), x)
-    # and a new-style adapter round-trips its own fields
-    build_text_adapter(TINY).save_pretrained(tmp_path)
-    assert not TextAdapter.from_pretrained(tmp_path).config.bias
+    assert demo.config.form == "blend" and not demo.config.bias and demo.config.final_relu
+    build_text_adapter(TINY).save_pretrained(tmp_path / "new")
+    assert not TextAdapter.from_pretrained(tmp_path / "new").config.bias
 
 
 def test_adapter_forms_differ():
