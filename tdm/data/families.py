@@ -138,6 +138,19 @@ PERSON_POSES = {  # (arm angle out, elbow bend) left/right, (leg angle out, knee
 }
 
 
+def _limb(sk: Sketch, rng: np.random.Generator, root: np.ndarray, side: int, angle: float,
+          bend: float, jitter: tuple[float, float], lengths: tuple[float, float],
+          widths: tuple[float, float, float], colours: tuple) -> np.ndarray:
+    """Two capsules from ``root`` (upper, then lower limb bent by ``bend`` degrees, both
+    angles jittered); returns the end point (a foot or a hand)."""
+    angle, bend = angle + rng.uniform(-jitter[0], jitter[0]), bend + rng.uniform(-jitter[1], jitter[1])
+    joint = _at(root, lengths[0], side * angle)
+    end = _at(joint, lengths[1], side * (angle + bend))
+    sk.capsule(root, joint, widths[0], widths[1], colours[0])
+    sk.capsule(joint, end, widths[1], widths[2], colours[1])
+    return end
+
+
 def _person(pose: str) -> Draw:
     def draw(sk: Sketch, rng: np.random.Generator) -> None:
         arms, legs = PERSON_POSES[pose]
@@ -146,24 +159,18 @@ def _person(pose: str) -> Draw:
         if long_hair:
             sk.ellipse((0, 0.13), 0.08, 0.11, 0, HAIR)
         for side, (a, bend) in zip((-1, 1), legs):
-            a, bend = a + rng.uniform(-5, 5), bend + rng.uniform(-8, 8)
             hip = np.array([side * hw * 0.55, 0.5], np.float32)
-            knee = _at(hip, 0.25, side * a)
-            foot = _at(knee, 0.25, side * (a + bend))
-            sk.capsule(hip, knee, 0.05, 0.042, ACCENT)
-            sk.capsule(knee, foot, 0.042, 0.032, ACCENT)
+            foot = _limb(sk, rng, hip, side, a, bend, (5, 8), (0.25, 0.25), (0.05, 0.042, 0.032),
+                         (ACCENT, ACCENT))
             sk.ellipse(foot + np.array([side * 0.02, 0.01]), 0.045, 0.02, 0, DARK)
         sk.poly([(-sw, 0.17), (sw, 0.17), (hw + 0.01, 0.53), (-hw - 0.01, 0.53)], MAIN)
         if rng.random() < 0.25:  # skirt or long coat
             sk.poly([(-hw - 0.01, 0.48), (hw + 0.01, 0.48), (hw + 0.08, 0.72), (-hw - 0.08, 0.72)], MAIN)
         sleeve = SKIN if rng.random() < 0.4 else MAIN
         for side, (a, bend) in zip((-1, 1), arms):
-            a, bend = a + rng.uniform(-6, 6), bend + rng.uniform(-10, 10)
-            sh = np.array([side * sw * 0.85, 0.2], np.float32)
-            elbow = _at(sh, 0.16, side * a)
-            hand = _at(elbow, 0.15, side * (a + bend))
-            sk.capsule(sh, elbow, 0.036, 0.031, MAIN)
-            sk.capsule(elbow, hand, 0.031, 0.026, sleeve)
+            shoulder = np.array([side * sw * 0.85, 0.2], np.float32)
+            hand = _limb(sk, rng, shoulder, side, a, bend, (6, 10), (0.16, 0.15), (0.036, 0.031, 0.026),
+                         (MAIN, sleeve))
             sk.circle(hand, 0.03, SKIN)
         sk.capsule((0, 0.12), (0, 0.18), 0.028, 0.03, SKIN)
         sk.circle((0, 0.075), 0.062, SKIN)
