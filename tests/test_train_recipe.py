@@ -35,3 +35,20 @@ def test_documented_data_spec_trains_and_validates_without_val_data(tmp_path, on
                  "--max-steps", "5", "--batch-size", "2", "--val-size", "5", "--no-progress"]) == 0
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3, 4, 5] and "val_sad" in rows[-1]
+
+
+def test_documented_recipe_runs_every_stage_on_download_layouts(tmp_path, one_thread):
+    """Stages 1-4 of the recipe, each --init from the one before, as docs/TRAINING.md
+    chains them (tiny preset; stage 4's side must be a multiple of 256)."""
+    real_layouts.make_all(tmp_path)
+    data = documented_data(tmp_path)
+    previous = None
+    for stage, extra in (("semantic", []), ("transparency", []), ("matting", []),
+                         ("upsampler", ["--resolution", "256"])):
+        out = tmp_path / stage
+        init = ["--init", str(previous)] if previous else []
+        assert main(["--preset", "tiny", "--stage", stage, "--data", data, "--output", str(out),
+                     "--max-steps", "2", "--batch-size", "2", "--val-size", "2", "--no-progress",
+                     *init, *extra]) == 0, stage
+        assert (out / "model_index.json").is_file()
+        previous = out

@@ -1,0 +1,39 @@
+"""The issue-14 grounding figures: right instance, wrong instance, absent object."""
+import numpy as np
+import pytest
+
+from pipelines.grounding import evaluate, score_scene
+from pipelines_fixtures import model_dir  # noqa: F401
+
+
+def two_zebras() -> np.ndarray:
+    alphas = np.zeros((3, 8, 8), np.float32)
+    alphas[0, :, :3] = 1  # left zebra
+    alphas[1, :, 5:] = 1  # right zebra
+    alphas[2, :2, 3:5] = 1  # a car
+    return alphas
+
+
+def test_the_named_instance_scores_and_the_other_does_not():
+    alphas, cats = two_zebras(), ["zebra", "zebra", "car"]
+    right = score_scene(alphas[1], alphas, cats, target=1)
+    assert right["iou"] == 1 and right["iou_other"] == 0 and right["pair_choice"] == 1
+    assert right["sad"] == 0 and right["sad_empty"] == pytest.approx(24 / 1000)
+    wrong = score_scene(alphas[0], alphas, cats, target=1)
+    assert wrong["iou"] == 0 and wrong["iou_other"] == 1 and wrong["pair_choice"] == 0
+    car = score_scene(alphas[2], alphas, cats, target=2)
+    assert "pair_choice" not in car and car["iou"] == 1
+
+
+def test_an_absent_object_is_scored_by_its_mean_alpha():
+    pred = np.full((8, 8), 0.25, np.float32)
+    assert score_scene(pred, two_zebras(), ["zebra", "zebra", "car"], None) == {"absent_mean_alpha": 0.25}
+
+
+def test_evaluate_runs_a_model_on_held_out_scenes(model_dir):  # noqa: F811
+    import tdm
+
+    pipe = tdm.TDMPipeline.from_pretrained(model_dir)
+    summary = evaluate(pipe, "test", count=3, seed=5, size=64)
+    assert summary["scenes"] == 3 and summary["iou_n"] + summary["absent_mean_alpha_n"] == 3
+    assert summary["iou"] is None or 0 <= summary["iou"] <= 1
