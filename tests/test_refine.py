@@ -1,7 +1,6 @@
 """SparseUpsampler: exact submanifold semantics on CPU, shapes, range, backends, the
 decoder's context input, the active-set rule, old folders."""
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +10,6 @@ import torch.nn.functional as F
 import tdm
 from tdm.refine import ActiveSet, SparseUpsampler, dense_bilinear, submanifold_conv3x3
 
-DEMO = Path(tdm.__file__).parent / "assets" / "demo"
 
 
 def _random_upsampler(seed=0, **kw) -> SparseUpsampler:
@@ -180,16 +178,22 @@ def test_save_and_load(tmp_path):
         assert torch.equal(up(image, alpha, context), loaded(image, alpha, context))
 
 
-def test_shipped_demo_loads_and_runs_with_its_old_upsampler_config():
-    saved = json.loads((DEMO / "upsampler" / "config.json").read_text())
-    assert "context_channels" not in saved and saved["dilation"] == 2  # saved before both changes
-    pipe = tdm.TDMPipeline.from_pretrained(DEMO)
-    assert pipe.upsampler.config.context_channels == 0 and pipe.upsampler.config.dilation == 2
-    assert len(pipe.decoder.fusion) == 3 and pipe.decoder.config.residual
+def test_a_folder_saved_before_context_and_paper_rule_loads_with_its_old_upsampler(tmp_path):
+    """Folders saved before ``context_channels`` existed (the first shipped demos, dilation 2)
+    load with the upsampler they were trained with: no context, dilated active set."""
+    pipe = tdm.build_pipeline("tiny", seed=0)
+    pipe.register_modules(upsampler=SparseUpsampler(hidden_channels=8, dilation=2))
+    pipe.save_pretrained(tmp_path)
+    config_path = tmp_path / "upsampler" / "config.json"
+    config = json.loads(config_path.read_text())
+    del config["context_channels"]
+    config_path.write_text(json.dumps(config))
+    loaded = tdm.TDMPipeline.from_pretrained(tmp_path)
+    assert loaded.upsampler.config.context_channels == 0 and loaded.upsampler.config.dilation == 2
     image = np.random.default_rng(0).integers(0, 255, (180, 260, 3), dtype=np.uint8)
     calls = []
-    pipe.upsampler.register_forward_hook(lambda module, args, out: calls.append(out.shape))
-    alpha = pipe(image, prompt="the zebra").alpha
+    loaded.upsampler.register_forward_hook(lambda module, args, out: calls.append(out.shape))
+    alpha = loaded(image, prompt="the zebra").alpha
     assert calls == [(1, 1, 180, 260)]  # larger than the processing size: the upsampler ran
     assert alpha.shape == (1, 180, 260) and 0 <= alpha.min() <= alpha.max() <= 1
 
