@@ -72,3 +72,12 @@ def times_of(path: str | Path) -> list[float]:
 def leftovers(folder: Path) -> list[str]:
     """Temporary or partial files the writers may have left in `folder`."""
     return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") or p.suffix == ".part")
+
+
+def probe_error(path) -> str:
+    """The one-line VideoError message ``video.probe(path)`` raises (asserted one line)."""
+    with pytest.raises(video.VideoError) as err:
+        video.probe(path)
+    msg = str(err.value)
+    assert "\n" not in msg and str(path) in msg
+    return msg

@@ -7,7 +7,7 @@ import pytest
 
 import video
 from pipelines.cli import video_main
-from pipelines_fixtures import leftovers, model_dir  # noqa: F401
+from pipelines_fixtures import leftovers, model_dir, probe_error  # noqa: F401
 
 
 def run_cli(argv, capsys) -> tuple[int, str]:
@@ -20,14 +20,6 @@ def assert_usage_error(code: int, err: str, needle: str) -> None:
     assert code == 2, err
     assert len(lines) == 1 and lines[0].startswith("tdm-video: error:"), err
     assert needle in lines[0] and "--debug" not in lines[0], lines[0]
-
-
-def probe_error(path) -> str:
-    with pytest.raises(video.VideoError) as err:
-        video.probe(path)
-    msg = str(err.value)
-    assert "\n" not in msg and str(path) in msg
-    return msg
 
 
 def test_a_symlink_loop_is_named(tmp_path):

@@ -5,24 +5,17 @@ import pytest
 
 import video
 from video.synth import make_clip
-
-
-def _one_line_error(path):
-    with pytest.raises(video.VideoError) as err:
-        video.probe(path)
-    msg = str(err.value)
-    assert "\n" not in msg and str(path) in msg
-    return msg
+from pipelines_fixtures import probe_error
 
 
 def test_missing_empty_and_not_a_video(tmp_path):
-    assert "no such file" in _one_line_error(tmp_path / "missing.mp4")
+    assert "no such file" in probe_error(tmp_path / "missing.mp4")
     (tmp_path / "empty.mp4").write_bytes(b"")
-    assert "empty" in _one_line_error(tmp_path / "empty.mp4")
+    assert "empty" in probe_error(tmp_path / "empty.mp4")
     (tmp_path / "text.mp4").write_text("hello, I am not a video\n" * 50)
-    assert "not a readable video" in _one_line_error(tmp_path / "text.mp4")
+    assert "not a readable video" in probe_error(tmp_path / "text.mp4")
     (tmp_path / "imgs").mkdir()
-    assert "no images" in _one_line_error(tmp_path / "imgs")
+    assert "no images" in probe_error(tmp_path / "imgs")
     with pytest.raises(video.VideoError):
         list(video.read_frames(tmp_path / "missing.mp4"))
 
@@ -37,14 +30,14 @@ def test_no_video_stream(tmp_path):
         frame.sample_rate, frame.pts = 44100, 0
         out.mux(s.encode(frame))
         out.mux(s.encode(None))
-    assert "no video stream" in _one_line_error(path)
+    assert "no video stream" in probe_error(path)
 
 
 def test_truncated_mp4_without_index_is_an_error(tmp_path):
     path = make_clip(str(tmp_path / "c.mp4"), frames=12)
     data = open(path, "rb").read()
     open(path, "wb").write(data[: len(data) // 2])  # moov atom is at the end: nothing is indexed
-    _one_line_error(path)
+    probe_error(path)
 
 
 def test_truncated_stream_yields_decodable_frames_and_warns(tmp_path):
