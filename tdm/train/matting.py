@@ -31,11 +31,6 @@ class FrozenStudentStage(Stage):
             out = run_student(self.unet, self.alpha_head, latents, text, capture=False)
         return self.decoder(image, out.alpha_lr, out.confidence_logits, out.feature, return_context)
 
-    def export(self) -> Any:
-        """The pipeline without the training-only teacher and semantic head."""
-        self.pipe.register_modules(teacher_unet=None, semantic_head=None)
-        return self.pipe
-
 
 def matting_terms(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor | None = None
                   ) -> dict[str, torch.Tensor]:

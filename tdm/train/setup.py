@@ -37,9 +37,9 @@ def processing_side(config: TrainConfig) -> int:
 
 
 def data_resolution(config: TrainConfig) -> int:
-    """Side the samples are read at: the stage's ``data_scale`` x the processing side (1 for
-    every stage; the upsampler stage shrinks its inputs instead of enlarging its targets)."""
-    return processing_side(config) * STAGES[config.stage].data_scale
+    """Side the samples are read at: the processing side, for every stage (the upsampler
+    stage shrinks its inputs instead of enlarging its targets)."""
+    return processing_side(config)
 
 
 def validation_spec(spec: str) -> str | None:

@@ -28,7 +28,6 @@ class Stage(nn.Module, abc.ABC):
     """
 
     name: ClassVar[str]
-    data_scale: ClassVar[int] = 1  # samples are read at data_scale x the processing side
 
     def __init__(self, pipe: Any, preset: Preset):
         """pipe: the TDMPipeline whose modules the stage trains in place; preset: its sizes."""
