@@ -3,7 +3,7 @@
 `matte_video` is imported on first use, so `tdm-video --help` and option errors
 answer without loading torch and Ray.
 """
-from pipelines.options import UsageError
+from pipelines.errors import UsageError
 
 __all__ = ["matte_video", "UsageError"]
 

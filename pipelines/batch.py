@@ -15,7 +15,8 @@ from typing import Callable, Iterator
 
 from pipelines.engine import Engine, skipped
 from pipelines.job import VideoJob, prepare_job
-from pipelines.options import MatteOptions, UsageError, one_line, resolve
+from pipelines.errors import UsageError, one_line
+from pipelines.options import MatteOptions, resolve
 from pipelines.safety import ReadSet
 
 VIDEO_EXTS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts")

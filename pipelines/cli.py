@@ -10,23 +10,15 @@ from typing import Iterator
 
 from tqdm import tqdm
 
-from pipelines.options import DEVICES, DTYPES, OUTPUT_TYPES, MatteOptions, UsageError, one_line
+from pipelines.console import EXIT_FAILED, Parser, run_command
+from pipelines.options import DEVICES, DTYPES, OUTPUT_TYPES, MatteOptions
 from pipelines.progress import describe
-from pipelines.signals import sigterm_as_interrupt, stop_status
 
 PROG = "tdm-video"
-EXIT_USAGE, EXIT_FAILED = 2, 1
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a bad command line is one line on stderr (no usage dump)."""
-
-    def error(self, message: str):
-        raise UsageError(message)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Text-prompted video matting. See docs/CLI.md.")
+    p = Parser(prog=PROG, description="Text-prompted video matting. See docs/CLI.md.")
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="video file, image folder, folder of videos, glob, or manifest .jsonl")
     p.add_argument("--prompt", "-p", action="append", default=[],
@@ -58,7 +50,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="let a manifest write outside the output folder (absolute or ../ paths)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or messages")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON line")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
 
 
@@ -91,41 +82,20 @@ def one_line_warnings() -> Iterator[None]:
 
 
 def video_main(argv: list[str] | None = None) -> int:
-    """Entry point of `tdm-video`; returns the exit status (SIGTERM is handled like Ctrl-C:
-    outputs in progress are dropped, 143)."""
-    argv = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in argv
-    try:
-        args = build_parser().parse_args(argv)
-        with sigterm_as_interrupt(ray=args.ray_address is not None), one_line_warnings():
-            return _run(args)
-    except UsageError as exc:
-        if debug:
-            raise
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt as exc:
-        word, status = stop_status(exc)
-        print(f"{PROG}: {word}", file=sys.stderr)
-        return status
-    except Exception as exc:
-        if debug:
-            raise
-        print(f"{PROG}: error: {one_line(exc)} (run with --debug for details)", file=sys.stderr)
-        return EXIT_FAILED
+    """Entry point of `tdm-video`; returns the exit status (`pipelines.console`; on SIGTERM
+    or Ctrl-C the outputs in progress are dropped)."""
+    return run_command(PROG, build_parser(), _run, argv,
+                       uses_ray=lambda args: args.ray_address is not None)
 
 
 def _run(args: argparse.Namespace) -> int:
     opts = options_from(args)
-    from video import VideoError  # torch, PyAV and Ray load only past the option checks
-
-    try:
+    with one_line_warnings():
         return _run_checked(args, opts)
-    except VideoError as exc:  # bad input or output: the message says it all
-        raise UsageError(str(exc)) from None
 
 
 def _run_checked(args: argparse.Namespace, opts: MatteOptions) -> int:
+    # torch, PyAV and Ray load only past the option checks
     from pipelines.batch import collect, is_batch, run_batch
     from pipelines.engine import run_one
 

@@ -24,7 +24,7 @@ from ray.exceptions import ObjectLostError, RayActorError, RayTaskError
 
 import video
 from pipelines.job import Chunk, VideoJob
-from pipelines.options import UsageError, one_line
+from pipelines.errors import UsageError, one_line
 from pipelines.progress import job_progress
 from pipelines.streams import Prefetch, Sink
 

@@ -8,8 +8,9 @@ for video specs also dtSSD and MESSDdt over each clip's consecutive frames. Two 
 to ``--size`` x ``--size`` and scored there (Table 1); ``--full-resolution`` feeds each
 image at its own size (the pipeline infers at its processing size and upsamples) and
 scores at that size (Tables 2 and 10). ``--square`` makes the pipeline process at
-``resolution`` x ``resolution`` as the paper does. Errors: one line on stderr, exit code
-2, no traceback.
+``resolution`` x ``resolution`` as the paper does. Errors are one line on stderr
+(``pipelines.console``): exit 2 for a bad option, ``--data`` or ``--model``, 1 when the
+evaluation itself failed (``--debug`` shows the traceback).
 """
 from __future__ import annotations
 
@@ -24,20 +25,15 @@ import cv2
 import numpy as np
 import torch
 
+from pipelines.console import Parser, run_command
+from pipelines.errors import UsageError, one_line
 from pipelines.model import load_pipeline, quiet_loading, resolve_device, resolve_dtype
-from pipelines.options import UsageError, check_resolution, one_line
+from pipelines.options import DEVICES, DTYPES, check_resolution
 from tdm import metrics
 
 MAX_SIZE = 8192  # --size: larger squashed samples only exhaust memory
 IMAGE_METRICS = {"sad": metrics.sad, "mse": metrics.mse, "grad": metrics.grad, "conn": metrics.conn}
 VIDEO_METRICS = {"dtssd": metrics.dtssd, "messddt": metrics.messddt}
-
-
-class _Parser(argparse.ArgumentParser):
-    """A bad command line is one line on stderr (no usage dump)."""
-
-    def error(self, message: str):
-        raise UsageError(message)
 
 
 def _whole(text: str) -> int:
@@ -64,7 +60,7 @@ def _resolution(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="tdm-eval", description="Evaluate a TDM pipeline on a matting dataset.")
+    p = Parser(prog="tdm-eval", description="Evaluate a TDM pipeline on a matting dataset.")
     p.add_argument("--model", required=True, help="pipeline folder or hub id")
     p.add_argument("--data", required=True, help="dataset SPEC, e.g. refmatte:/data/RefMatte,split=test")
     p.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
@@ -80,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "the aspect ratio, pad to 64)")
     p.add_argument("--prompt", help="one prompt for every sample (default: each sample's text)")
     p.add_argument("--limit", type=int, default=None, help="evaluate at most N samples")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--dtype", default="fp32", choices=("fp32", "fp16", "bf16"))
+    p.add_argument("--device", default="auto", choices=DEVICES)
+    p.add_argument("--dtype", default="fp32", choices=DTYPES)
     return p
 
 
@@ -171,26 +167,22 @@ def format_table(summary: dict[str, Any]) -> Iterable[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console entry point; returns the exit code."""
-    try:
-        args = build_parser().parse_args(argv)
-        if args.limit is not None and args.limit < 1:
-            raise UsageError("--limit must be at least 1")
-        device = resolve_device(args.device)
-        dataset = open_eval_data(args.data, args.size)
-        pipe = load_pipeline(args.model, device, resolve_dtype(args.dtype, device))
-        start = time.perf_counter()
-        with quiet_loading(), torch.inference_mode():
-            pipe.set_progress_bar_config(disable=True)
-            summary = evaluate(pipe, dataset, args.resolution, args.limit, square=args.square,
-                               full_resolution=args.full_resolution, prompt=args.prompt)
-        summary["seconds"] = round(time.perf_counter() - start, 3)
-    except UsageError as exc:
-        print(f"tdm-eval: error: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # noqa: BLE001 - the CLI promises one line, never a traceback
-        print(f"tdm-eval: error: {type(exc).__name__}: {one_line(exc)}", file=sys.stderr)
-        return 1
+    """Console script ``tdm-eval``; returns the exit status (``pipelines.console``)."""
+    return run_command("tdm-eval", build_parser(), _run, argv)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    device = resolve_device(args.device)
+    dataset = open_eval_data(args.data, args.size)
+    pipe = load_pipeline(args.model, device, resolve_dtype(args.dtype, device))
+    start = time.perf_counter()
+    with quiet_loading(), torch.inference_mode():
+        pipe.set_progress_bar_config(disable=True)
+        summary = evaluate(pipe, dataset, args.resolution, args.limit, square=args.square,
+                           full_resolution=args.full_resolution, prompt=args.prompt)
+    summary["seconds"] = round(time.perf_counter() - start, 3)
     print(json.dumps(summary) if args.json else "\n".join(format_table(summary)))
     return 0
 

@@ -23,8 +23,10 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from pipelines.console import Parser, run_command
+from pipelines.errors import UsageError
 from pipelines.model import load_pipeline, quiet_loading, resolve_device, resolve_dtype
-from pipelines.options import UsageError, one_line
+from pipelines.options import DEVICES
 from tdm import metrics
 
 
@@ -74,28 +76,25 @@ def evaluate(pipe: Any, split: str, count: int, seed: int, size: int) -> dict[st
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pipelines.grounding", description=__doc__.splitlines()[0])
+    """``python -m pipelines.grounding``; returns the exit status (``pipelines.console``)."""
+    ap = Parser(prog="python -m pipelines.grounding", description=__doc__.splitlines()[0])
     ap.add_argument("--model", help="pipeline folder (default: the shipped demo)")
     ap.add_argument("--split", default="test", choices=("train", "val", "test"))
     ap.add_argument("--count", type=int, default=96)
     ap.add_argument("--seed", type=int, default=777)
     ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--device", default="cpu", choices=DEVICES)
     ap.add_argument("--json", action="store_true")
-    args = ap.parse_args(argv)
-    try:
-        if args.count < 1 or args.size < 64:
-            raise UsageError("--count must be at least 1 and --size at least 64")
-        device = resolve_device(args.device)
-        pipe = load_pipeline(args.model, device, resolve_dtype("fp32", device))
-        with quiet_loading(), torch.inference_mode():
-            summary = evaluate(pipe, args.split, args.count, args.seed, args.size)
-    except UsageError as exc:
-        print(f"grounding: error: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
-        print(f"grounding: error: {one_line(exc)}", file=sys.stderr)
-        return 1
+    return run_command("grounding", ap, _run, argv)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.count < 1 or args.size < 64:
+        raise UsageError("--count must be at least 1 and --size at least 64")
+    device = resolve_device(args.device)
+    pipe = load_pipeline(args.model, device, resolve_dtype("fp32", device))
+    with quiet_loading(), torch.inference_mode():
+        summary = evaluate(pipe, args.split, args.count, args.seed, args.size)
     print(json.dumps(summary) if args.json else "\n".join(f"{k:<20} {v}" for k, v in summary.items()))
     return 0
 

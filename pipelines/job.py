@@ -7,8 +7,9 @@ from pathlib import Path
 import video
 from video.compose import parse_color
 from video.writer import check_replaceable, choose_encoding
-from pipelines.options import (MatteOptions, OutputSpec, UsageError, check_prompts,
-                               check_writable, expand_outputs, frame_index)
+from pipelines.errors import UsageError
+from pipelines.options import (MatteOptions, OutputSpec, check_prompts, check_writable,
+                               expand_outputs, frame_index)
 from pipelines.safety import ReadSet
 
 # A chunk holds about this many alpha bytes (uint16, all prompts) at most.

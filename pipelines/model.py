@@ -12,7 +12,8 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from pipelines.options import DEMO_MODEL, UsageError
+from pipelines.errors import UsageError
+from pipelines.options import DEMO_MODEL
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 ALPHA_SCALE = 65535.0

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from pipelines.options import UsageError, one_line
+from pipelines.errors import UsageError, one_line
 
 LIBRARIES = ("tdm", "diffusers", "transformers")  # the only modules a check imports
 WEIGHT_FILES = ("diffusion_pytorch_model.safetensors", "model.safetensors")

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
+from pipelines.errors import UsageError
+
 OUTPUT_TYPES = ("alpha", "rgba", "composite", "foreground", "preview")
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("fp32", "fp16", "bf16")
@@ -16,22 +18,12 @@ TYPE_FROM_SUFFIX = {".mov": "rgba", ".webm": "rgba", ".mkv": "rgba", "": "rgba",
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "tdm" / "assets" / "demo"
 
 
-class UsageError(Exception):
-    """A bad option, input or output; the message is one line for the user."""
-
-
 def resolve(path: str | os.PathLike) -> Path:
     """``Path.resolve()``, with a symlink loop as a one-line UsageError."""
     try:
         return Path(path).resolve()
     except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError for a loop
         raise UsageError(f"{path}: symbolic link loop") from None
-
-
-def one_line(exc: BaseException) -> str:
-    """The first line of an error's message, whitespace collapsed (its type if empty)."""
-    lines = [" ".join(line.split()) for line in str(exc).splitlines()]
-    return next((line for line in lines if line), type(exc).__name__)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from pipelines.options import DEMO_MODEL, MatteOptions, UsageError, resolve
+from pipelines.errors import UsageError
+from pipelines.options import DEMO_MODEL, MatteOptions, resolve
 
 
 class ReadSet:

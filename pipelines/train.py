@@ -14,9 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from pipelines.console import Parser, run_command
+from pipelines.errors import one_line
 from pipelines.model import quiet_loading
-from pipelines.options import one_line
-from pipelines.signals import sigterm_as_interrupt, stop_status
+from pipelines.options import resolve
 from tdm.config import PRESET_NAMES
 from tdm.train import TrainConfig, train
 from tdm.train.sampling import micro_batch_size
@@ -26,13 +27,6 @@ from tdm.train.schedule import PAPER_HYPER
 
 class TrainingFailed(RuntimeError):
     """A Ray Train run ended with a worker error (the message is its last line)."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line on stderr."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"tdm-train: error: {message}\n")
 
 
 def positive_int(text: str) -> int:
@@ -47,7 +41,7 @@ def positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="tdm-train", description="Train one stage of the tdm model.")
+    p = Parser(prog="tdm-train", description="Train one stage of the tdm model.")
     p.add_argument("--preset", required=True, choices=PRESET_NAMES)
     p.add_argument("--stage", required=True, choices=tuple(PAPER_HYPER))
     p.add_argument("--data", required=True, help="dataset SPEC (see docs/TRAINING.md)")
@@ -90,7 +84,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Ray Train workers (0: train in this process)")
     p.add_argument("--use-gpu", action="store_true", help="one GPU per Ray worker, nccl")
     p.add_argument("--ray-address", help="Ray cluster address (default: start a local one)")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
 
 
@@ -113,11 +106,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def check_paths(config: TrainConfig, resume: bool, overwrite: bool = False) -> None:
     """Fail early, with one line, on folders that are not there and on an output that
     would destroy an earlier run or the pipeline the stage starts from."""
-    output = Path(config.output)
+    output, out = Path(config.output), resolve(config.output)  # a symlink loop: UsageError
     if config.init is not None:
         if not (Path(config.init) / "model_index.json").is_file():
             raise ValueError(f"--init {config.init}: not a pipeline folder (no model_index.json)")
-        init, out = Path(config.init).resolve(), output.resolve()
+        init = resolve(config.init)
         if init.is_relative_to(out) or out.is_relative_to(init):
             raise ValueError(f"--output {config.output} would overwrite --init {config.init}, "
                              "the pipeline this stage starts from: choose a new --output")
@@ -198,7 +191,7 @@ def check_ship_target(config: TrainConfig, target: str | None) -> None:
     if held_out_source(config) is None:
         raise ValueError("--ship-if-better compares held-out scores: give --val-data (or data "
                          "with a held-out split) and --val-size > 0")
-    ship, out = Path(target).resolve(), Path(config.output).resolve()
+    ship, out = resolve(target), resolve(config.output)
     if ship.is_relative_to(out) or out.is_relative_to(ship):
         raise ValueError(f"--ship-if-better {target}: must lie outside --output {config.output}")
 
@@ -212,18 +205,22 @@ def ship(config: TrainConfig, target: str) -> str:
                           config.val_size).message
 
 
+# what tdm.train raises for a bad option, dataset, folder or checkpoint
+USAGE_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, KeyError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console script ``tdm-train``; returns the exit status. SIGTERM is handled like
-    Ctrl-C (status 143); --no-progress also hides the diffusers/transformers bars."""
-    args = build_parser().parse_args(argv)
-    bars = quiet_loading() if args.no_progress else contextlib.nullcontext()
-    with sigterm_as_interrupt(ray=args.num_workers > 0), bars:
-        return _run(args)
+    """Console script ``tdm-train``; returns the exit status (``pipelines.console``; Ctrl-C
+    and SIGTERM say how to resume). --no-progress also hides the diffusers/transformers bars."""
+    return run_command(
+        "tdm-train", build_parser(), _run, argv, usage=USAGE_ERRORS,
+        uses_ray=lambda args: args.num_workers > 0,
+        after_stop=lambda args: f"; `--resume` continues from the last checkpoint in {args.output}")
 
 
 def _run(args: argparse.Namespace) -> int:
-    """The stage ``main`` asked for, and its error lines; returns the exit status."""
-    try:
+    """The stage ``main`` asked for; returns the exit status."""
+    with quiet_loading() if args.no_progress else contextlib.nullcontext():
         config = config_from_args(args)
         check_paths(config, args.resume, args.overwrite)
         check_ship_target(config, args.ship_if_better)
@@ -235,22 +232,6 @@ def _run(args: argparse.Namespace) -> int:
             train(config, resume=args.resume, opener=open_training_data)
         if args.ship_if_better:
             print(f"tdm-train: {ship(config, args.ship_if_better)}")
-    except (ValueError, FileNotFoundError, NotADirectoryError, KeyError) as exc:
-        print(f"tdm-train: error: {one_line(exc)}", file=sys.stderr)
-        return 2
-    except TrainingFailed as exc:
-        print(f"tdm-train: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt as exc:
-        word, status = stop_status(exc)
-        print(f"tdm-train: {word}; `--resume` continues from the last checkpoint in "
-              f"{args.output}", file=sys.stderr)
-        return status
-    except Exception as exc:
-        if args.debug:
-            raise
-        print(f"tdm-train: error: {one_line(exc)} (run with --debug for details)", file=sys.stderr)
-        return 1
     return 0
 
 

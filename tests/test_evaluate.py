@@ -112,3 +112,14 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert evaluate.main(["--data", "synthetic"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("tdm-eval: error:") for line in err)
+
+
+def test_an_unreadable_video_in_the_data_is_a_usage_error(tmp_path, capsys):
+    """A video: root whose clip is not a video (VideoError while counting its frames) is
+    bad input: exit 2 as the docstring says (it was 1), one line naming the file."""
+    for folder in ("fgr", "pha"):
+        (tmp_path / "vm" / folder).mkdir(parents=True)
+        (tmp_path / "vm" / folder / "clip.mp4").write_bytes(b"garbage" * 100)
+    assert evaluate.main(["--model", str(tmp_path), "--data", f"video:{tmp_path / 'vm'}"]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("tdm-eval: error:") and "clip.mp4" in line and "--debug" not in line, line

@@ -64,3 +64,14 @@ def test_cli_trains_on_video_files(tmp_path, one_thread):
     assert main(args) == 0
     rows = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2] and "val_sad" in rows[-1]
+
+
+def test_a_symlink_loop_as_output_is_one_line_exit_2(tmp_path):
+    """Path.resolve() raises RuntimeError for a loop: one line naming it, exit 2, as in tdm-video."""
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    script = Path(sys.executable).with_name("tdm-train")
+    proc = subprocess.run([str(script)] + BASE + ["--stage", "matting", "--max-steps", "1",
+                          "--output", str(tmp_path / "a")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "symbolic link loop" in proc.stderr, proc.stderr
