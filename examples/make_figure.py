@@ -20,6 +20,7 @@ import torch
 
 import tdm
 import video
+from tdm.assets import demo_model
 
 HERE = Path(__file__).resolve().parent
 
@@ -40,7 +41,7 @@ def label(image: np.ndarray, text: str) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default=str(Path(tdm.__file__).parent / "assets" / "demo"))
+    ap.add_argument("--model", default=str(demo_model()))
     ap.add_argument("--out", default=str(HERE.parent / "docs" / "demo.png"))
     ap.add_argument("--frames", type=int, nargs="+", default=[0, 24, 47])
     args = ap.parse_args()

@@ -13,9 +13,8 @@ import numpy as np
 import torch
 
 from pipelines.errors import UsageError
-from pipelines.options import DEMO_MODEL
+from pipelines.options import DTYPES
 
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 ALPHA_SCALE = 65535.0
 
 
@@ -31,7 +30,7 @@ def resolve_device(name: str) -> torch.device:
 def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
     if name == "fp16" and device.type == "cpu":
         raise UsageError("--dtype fp16 needs CUDA; use fp32 or bf16 on the CPU")
-    return DTYPES[name]
+    return getattr(torch, DTYPES[name])
 
 
 def model_source(model: object) -> object:
@@ -43,12 +42,14 @@ def model_source(model: object) -> object:
     HF_HUB_OFFLINE=1, a model already in the Hugging Face cache.
     """
     from pipelines.model_check import check_model_folder, hub_cached, hub_offline
+    from tdm.assets import demo_model
 
     if model is None:
-        if not (DEMO_MODEL / "model_index.json").is_file():
-            raise UsageError(f"the shipped demo model is missing ({DEMO_MODEL}); "
+        demo = demo_model()
+        if not (demo / "model_index.json").is_file():
+            raise UsageError(f"the shipped demo model is missing ({demo}); "
                              "pass --model PATH to a trained pipeline folder")
-        return str(DEMO_MODEL)
+        return str(demo)
     if not isinstance(model, (str, Path)):
         return model
     text = str(model)

@@ -5,17 +5,16 @@ import os
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from pipelines.errors import UsageError
 
 OUTPUT_TYPES = ("alpha", "rgba", "composite", "foreground", "preview")
 DEVICES = ("auto", "cpu", "cuda")
-DTYPES = ("fp32", "fp16", "bf16")
+DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}  # name -> torch dtype's name
 # Containers that carry alpha get an RGBA file; the others a grey matte.
 TYPE_FROM_SUFFIX = {".mov": "rgba", ".webm": "rgba", ".mkv": "rgba", "": "rgba",
                     ".mp4": "alpha", ".m4v": "alpha"}
-DEMO_MODEL = Path(__file__).resolve().parent.parent / "tdm" / "assets" / "demo"
 
 
 def resolve(path: str | os.PathLike) -> Path:
@@ -103,7 +102,7 @@ class MatteOptions:
         return [] if t is None else [t] if isinstance(t, str) else list(t)
 
 
-def choose(name: str, value: str, allowed: tuple[str, ...]) -> str:
+def choose(name: str, value: str, allowed: Iterable[str]) -> str:
     if value not in allowed:
         raise UsageError(f"{name}: invalid value {value!r} (choose from {', '.join(allowed)})")
     return value

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterable
 
 from pipelines.errors import UsageError
-from pipelines.options import DEMO_MODEL, MatteOptions, resolve
+from pipelines.options import MatteOptions, resolve
 
 
 class ReadSet:
@@ -29,7 +29,12 @@ class ReadSet:
         reads = cls(inputs)
         if opts.background is not None and Path(opts.background).exists():
             reads.add(opts.background)
-        model = DEMO_MODEL if opts.model is None else opts.model
+        if opts.model is None:
+            from tdm.assets import demo_model
+
+            model = demo_model()
+        else:
+            model = opts.model
         if isinstance(model, (str, Path)) and (Path(model).expanduser() / "model_index.json").is_file():
             reads.add(Path(model).expanduser())
         return reads

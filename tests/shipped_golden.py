@@ -8,7 +8,6 @@ changes leave the mattes bit-identical). ``tests/test_shipped_golden.py`` compar
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,9 @@ CASES = (("default", "wide", PROMPTS, None, False),
 
 def shipped_folder() -> Path:
     """The model folder users get by default (``tdm/assets/demo``)."""
-    return Path(str(importlib.resources.files("tdm") / "assets" / "demo"))
+    from tdm.assets import demo_model
+
+    return demo_model()
 
 
 def weights_digest(folder: Path) -> str:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-import pipelines.model
 import tdm
+import tdm.assets
 import video
 from pipelines.cli import video_main
 from pipelines_fixtures import (CLIP_FRAMES, alpha_of, clip, clip_path, leftovers,  # noqa: F401
@@ -110,7 +110,7 @@ def test_cuda_without_cuda_is_a_clear_error(tmp_path, clip_path, model_dir, caps
 
 
 def test_missing_demo_model_says_to_pass_model(tmp_path, clip_path, monkeypatch, capsys):  # noqa: F811
-    monkeypatch.setattr(pipelines.model, "DEMO_MODEL", tmp_path / "no-demo")
+    monkeypatch.setattr(tdm.assets, "demo_model", lambda: tmp_path / "no-demo")
     code, err = run_cli([clip_path, "-p", "x", "-o", tmp_path / "o.mp4"], capsys)
     assert_one_line_error(code, err, "pass --model PATH")
 

@@ -126,7 +126,7 @@ def test_weights_larger_than_free_memory_are_refused_before_loading(model_dir, m
 
 
 def test_the_check_passes_the_tiny_and_the_shipped_model(model_dir):  # noqa: F811
-    from pipelines.options import DEMO_MODEL
+    from tdm.assets import demo_model
 
-    for folder in (model_dir, DEMO_MODEL):
+    for folder in (model_dir, demo_model()):
         pipelines.model_check.check_model_folder(folder, torch.float32, CPU)
