@@ -1,7 +1,6 @@
 """The model side of the frame pipeline: load once, encode prompts once, matte frame batches.
 
-Alpha leaves this module quantised to uint16 (the same in every executor), so the local
-and the Ray executors hand the writers bit-identical mattes whatever moved them.
+Alpha leaves this module quantised to uint16 (`pipelines.quantize`).
 """
 from __future__ import annotations
 
@@ -14,8 +13,7 @@ import torch
 
 from pipelines.errors import UsageError
 from pipelines.options import DTYPES
-
-ALPHA_SCALE = 65535.0
+from pipelines.quantize import quantize
 
 
 def resolve_device(name: str) -> torch.device:
@@ -140,13 +138,3 @@ class FrameMatter:
             return np.stack([quantize(self.pipe.predict_alpha(encoded, self.embeddings[p:p + 1])
                                       .float().cpu().numpy())
                              for p in range(self.embeddings.shape[0])])
-
-
-def quantize(alpha: np.ndarray) -> np.ndarray:
-    """Float alpha -> uint16; NaN (no object found) becomes 0, an empty matte."""
-    alpha = np.nan_to_num(alpha, nan=0.0, posinf=1.0, neginf=0.0)
-    return np.rint(np.clip(alpha, 0.0, 1.0) * ALPHA_SCALE).astype(np.uint16)
-
-
-def dequantize(alpha: np.ndarray) -> np.ndarray:
-    return alpha.astype(np.float32) / ALPHA_SCALE

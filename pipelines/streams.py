@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from pipelines.model import dequantize
+from pipelines.quantize import dequantize
 from pipelines.options import OutputSpec
 
 _END = object()
