@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from pipelines.console import Parser, run_command
+from pipelines.datasets import open_dataset_with_video
 from pipelines.errors import UsageError, one_line
 from pipelines.model import load_pipeline, quiet_loading, resolve_device, resolve_dtype
 from pipelines.options import DEVICES, DTYPES, check_resolution
@@ -146,13 +147,9 @@ def evaluate(pipe: Any, dataset: Any, resolution: int | None = None, limit: int 
 
 
 def open_eval_data(spec: str, size: int) -> Any:
-    """``tdm.data.open_dataset`` without augmentation, video reader injected."""
-    from tdm.data import open_dataset
-    from video import probe, read_frames_at
-
+    """The dataset of ``--data`` without augmentation (video files read by ``video``)."""
     try:
-        return open_dataset(spec, size=size, augment=False, read_frames=read_frames_at,
-                            count_frames=lambda path: probe(path).num_frames)
+        return open_dataset_with_video(spec, size=size, augment=False)
     except (OSError, ValueError, KeyError) as exc:
         raise UsageError(f"--data {spec}: {one_line(exc)}") from None
 

@@ -1,9 +1,9 @@
 """``tdm-train``: one training stage, in this process or under Ray Train.
 
 The trainer itself is ``tdm.train`` (pure torch). This module parses the command line,
-injects ``video.read_frames_at`` into video-file datasets, and with ``--num-workers``
-runs the same trainer on every worker of a Ray Train ``TorchTrainer`` (DDP: gloo on
-CPU, nccl with ``--use-gpu``).
+opens the data with ``video`` reading video files (``pipelines.datasets``), and with
+``--num-workers`` runs the same trainer on every worker of a Ray Train ``TorchTrainer``
+(DDP: gloo on CPU, nccl with ``--use-gpu``).
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from pipelines.console import Parser, run_command
+from pipelines.datasets import open_dataset_with_video
 from pipelines.errors import one_line
 from pipelines.model import quiet_loading
 from pipelines.options import resolve
@@ -126,20 +127,6 @@ def check_paths(config: TrainConfig, resume: bool, overwrite: bool = False) -> N
                          "--overwrite replaces it, or choose a new folder")
 
 
-def _count_frames(path: str) -> int:
-    from video import probe
-
-    return probe(path).num_frames
-
-
-def open_training_data(spec: str, **options: Any) -> Any:
-    """``tdm.data.open_dataset`` with the video frame reader and counter injected."""
-    from tdm.data import open_dataset
-    from video import read_frames_at
-
-    return open_dataset(spec, read_frames=read_frames_at, count_frames=_count_frames, **options)
-
-
 def _worker_loop(loop_config: dict[str, Any]) -> None:
     """Runs on every Ray Train worker: the same trainer, DDP already initialised."""
     import torch
@@ -147,7 +134,7 @@ def _worker_loop(loop_config: dict[str, Any]) -> None:
 
     torch.set_num_threads(loop_config["threads"])
     config = TrainConfig(**loop_config["config"])
-    train(config, resume=loop_config["resume"], opener=open_training_data,
+    train(config, resume=loop_config["resume"], opener=open_dataset_with_video,
           device=ray.train.torch.get_device())
 
 
@@ -200,7 +187,7 @@ def ship(config: TrainConfig, target: str) -> str:
     """Copy the finished run to ``target`` if it validates better; the decision in a line."""
     from tdm.train.ship import ship_if_better
 
-    held_out = open_held_out(config, open_training_data)
+    held_out = open_held_out(config, open_dataset_with_video)
     return ship_if_better(config.output, target, held_out, held_out_source(config),
                           config.val_size).message
 
@@ -226,10 +213,10 @@ def _run(args: argparse.Namespace) -> int:
         check_ship_target(config, args.ship_if_better)
         if args.num_workers > 0:  # fail here rather than in a worker
             micro_batch_size(config.hyper().batch_size, args.num_workers, config.grad_accum)
-            open_data(config, config.hyper().batch_size, open_training_data)
+            open_data(config, config.hyper().batch_size, open_dataset_with_video)
             train_with_ray(config, args.resume, args.num_workers, args.use_gpu, args.ray_address)
         else:
-            train(config, resume=args.resume, opener=open_training_data)
+            train(config, resume=args.resume, opener=open_dataset_with_video)
         if args.ship_if_better:
             print(f"tdm-train: {ship(config, args.ship_if_better)}")
     return 0
