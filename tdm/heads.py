@@ -13,15 +13,12 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
+from .decoder import conv_bn_relu
 
-def _conv_bn_relu_trunk(in_channels: int, channels: int) -> nn.Sequential:
-    """Two Conv3x3-BN-ReLU groups: (B, in, h, w) -> (B, channels, h, w)."""
-    return nn.Sequential(
-        nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels),
-        nn.ReLU(inplace=True),
-    )
+
+def _trunk(in_channels: int, channels: int) -> nn.Sequential:
+    """Two Conv3x3-BN-ReLU groups, flat (saved keys ``0``-``5``): (B, in, h, w) -> (B, channels, h, w)."""
+    return nn.Sequential(*conv_bn_relu(in_channels, channels), *conv_bn_relu(channels, channels))
 
 
 class SemanticHead(ModelMixin, ConfigMixin):
@@ -30,7 +27,7 @@ class SemanticHead(ModelMixin, ConfigMixin):
     @register_to_config
     def __init__(self, in_channels: int = 320, channels: int = 128, num_classes: int = 3):
         super().__init__()
-        self.trunk = _conv_bn_relu_trunk(in_channels, channels)
+        self.trunk = _trunk(in_channels, channels)
         self.classifier = nn.Conv2d(channels, num_classes, 1)
 
     def forward(self, feature: torch.Tensor) -> torch.Tensor:
@@ -43,7 +40,7 @@ class AlphaHead(ModelMixin, ConfigMixin):
     @register_to_config
     def __init__(self, in_channels: int = 320, channels: int = 128):
         super().__init__()
-        self.trunk = _conv_bn_relu_trunk(in_channels, channels)
+        self.trunk = _trunk(in_channels, channels)
         self.out = nn.Conv2d(channels, 2, 1)
 
     def forward(self, feature: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
