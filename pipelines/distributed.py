@@ -2,7 +2,7 @@
 
 `RayScheduler` runs the videos of a batch (or one video: the same code) on one
 `WorkerPool`. It keeps `IN_FLIGHT_PER_ACTOR` chunks queued on every actor and, while the
-open videos have no chunk left for a free slot, opens the next video, up to
+open videos have no chunk left for a free slot, opens the next video, up to its
 `max_open_videos`. Each open video (`VideoRun`) decodes its source again on the driver
 (the writers need its pixels and pts) and hands its alphas, in frame order, to the same
 writer threads the local executor uses; only uint16 alphas travel back from the actors.
@@ -32,8 +32,8 @@ IN_FLIGHT_PER_ACTOR = 2
 MAX_CHUNK_ATTEMPTS = 3
 CPUS_PER_WORKER_DEFAULT = 4
 READ_AHEAD_FRAMES = 8
-# Videos open at once on the driver (each: a reader, writers, chunks held for ordering);
-# 1 runs them one after another.
+# RayScheduler's default for the videos open at once on the driver (each: a reader,
+# writers, chunks held for ordering)
 MAX_OPEN_VIDEOS = 8
 
 ChunkResult = tuple[np.ndarray, np.ndarray, int | None]  # indices, alphas, peak GPU MiB
@@ -188,12 +188,6 @@ class WorkerPool:
         self.actors, self.starting = [], {}
 
 
-def max_open_videos(pool: WorkerPool) -> int:
-    """Videos open at once: enough for one-chunk videos to fill every slot, at most
-    MAX_OPEN_VIDEOS (bounds the driver's threads, open files and held chunks)."""
-    return max(1, min(MAX_OPEN_VIDEOS, pool.slots))
-
-
 class VideoRun:
     """One video open on the driver: its chunk plan, chunks done out of order, its reader
     and writers. Chunks are handed out in order; alphas reach the writers in frame order.
@@ -285,10 +279,14 @@ class RayScheduler:
     """Runs (key, job) pairs on a WorkerPool, several videos at once; see the module doc.
 
     `jobs` is read lazily: the next job is taken only when a video is to be opened.
+    `max_open_videos` bounds the videos open at once (the driver's threads, open files and
+    held chunks); 1 runs them one after another.
     """
 
-    def __init__(self, pool: WorkerPool, jobs: Iterable[tuple[object, VideoJob]]):
+    def __init__(self, pool: WorkerPool, jobs: Iterable[tuple[object, VideoJob]],
+                 max_open_videos: int = MAX_OPEN_VIDEOS):
         self.pool = pool
+        self.max_open_videos = max_open_videos
         self._jobs = iter(jobs)
         self._open: list[VideoRun] = []
         self._inflight: dict[ray.ObjectRef, tuple[VideoRun, Chunk, object]] = {}
@@ -308,13 +306,18 @@ class RayScheduler:
     def _fill(self) -> None:
         """Give free actor slots chunks; open the next video while slots stay free."""
         self._submit()
-        while len(self._open) < max_open_videos(self.pool) and (
+        while len(self._open) < self._open_limit() and (
                 not self._open or self._free_actor() is not None):
             item = next(self._jobs, None)
             if item is None:
                 return
             self._open.append(VideoRun(*item, self.pool.workers_lost))
             self._submit()
+
+    def _open_limit(self) -> int:
+        """Videos to keep open: enough for one-chunk videos to fill every slot of the pool,
+        at most `max_open_videos`."""
+        return max(1, min(self.max_open_videos, self.pool.slots))
 
     def _free_actor(self):
         """The least loaded actor if it has a free slot, else None."""

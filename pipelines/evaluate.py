@@ -87,12 +87,14 @@ def to_uint8(image: torch.Tensor) -> np.ndarray:
     return ((image.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
 
 
-def clip_key(dataset: Any, index: int) -> object | None:
-    """The clip a video dataset item belongs to (None for image datasets)."""
+def clip_key(dataset: Any, index: int) -> int | None:
+    """The clip a video dataset item belongs to, for the video metrics over its frames: the
+    identity of the clip object ``dataset.locate`` gives (one per clip; clips carry no name,
+    and two clips may hold equal fields); None for image datasets."""
     if not hasattr(dataset, "locate"):
         return None
     clip, _ = dataset.locate(index)
-    return getattr(clip, "name", id(clip))
+    return id(clip)
 
 
 def full_resolution_pair(dataset: Any, index: int, sample: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:

@@ -26,10 +26,12 @@ class _Pipe:
 
 
 class _Clips(list):
-    """Two clips of two frames each, with ``locate`` like VideoMattingDataset."""
+    """Two clips of two frames each, with ``locate`` like VideoMattingDataset (one object per clip)."""
+
+    clips = (object(), object())
 
     def locate(self, index):
-        return type("Clip", (), {"name": f"clip{index // 2}"}), index % 2
+        return self.clips[index // 2], index % 2
 
 
 def _sample(value, text="the cat"):
@@ -72,6 +74,26 @@ def test_evaluate_video_metrics_per_clip_and_limit():
     assert summary["dtssd"] == pytest.approx(0.0, abs=1e-4)  # the same error on every frame
     assert summary["messddt"] == pytest.approx(0.0, abs=1e-4)
     assert evaluate.evaluate(_Pipe(data, 0.0), data, limit=1)["samples"] == 1
+
+
+def test_video_metrics_group_the_frames_of_each_clip(tmp_path):
+    """On a real VideoMattingDataset: the prediction is off by +0.1 on one clip and -0.1 on
+    the other, the same on every frame of a clip, so dtSSD is 0 only if no clip's frames
+    are joined to another clip's (the frame between them would jump by 0.2)."""
+    from tdm.data import VideoClip, VideoMattingDataset
+
+    clips = []
+    for c in range(2):
+        for kind in ("frames", "alpha"):
+            (tmp_path / f"{kind}{c}").mkdir()
+            for f in range(2):
+                cv2.imwrite(str(tmp_path / f"{kind}{c}" / f"{f}.png"), np.full((8, 8), 100 + 20 * f, np.uint8))
+        clips.append(VideoClip(tmp_path / f"frames{c}", tmp_path / f"alpha{c}", ("the cat",), 2))
+    data = VideoMattingDataset(clips, size=8, augment=False)
+    pipe = _Pipe(data, 0.0, lambda i: data[i]["alpha"][0].numpy() + (0.1 if i < 2 else -0.1))
+    summary = evaluate.evaluate(pipe, data)
+    assert summary["mse"] == pytest.approx(0.01, rel=1e-4)
+    assert summary["dtssd"] == pytest.approx(0.0, abs=1e-6)
 
 
 def test_to_uint8_round_trip():

@@ -11,7 +11,8 @@ import pytest
 
 import pipelines
 from pipelines import distributed
-from pipelines.batch import collect, run_batch
+from pipelines.batch import BatchReport, collect, run_batch
+from pipelines.engine import Engine
 from pipelines.cli import video_main
 from pipelines.options import MatteOptions
 from video.synth import pattern
@@ -145,6 +146,24 @@ def test_batch_overlaps_videos_and_writes_each_as_alone(ray_local, tmp_path, mod
         sorted(e[1:] for e in events if e[0] == "back") == \
         [("a", 0), ("a", 1), ("b", 0), ("c", 0), ("c", 1)]
     assert most_videos_in_flight(events) >= 2
+
+
+def test_max_open_videos_1_runs_one_video_at_a_time(ray_local, tmp_path, model_dir,  # noqa: F811
+                                                    monkeypatch):
+    """One-chunk videos on 2 workers overlap by default (above); RayScheduler's
+    max_open_videos=1 opens the next only once the last one is written."""
+    for name in "ab":
+        clip(tmp_path / f"{name}.mp4", frames=4, audio=False)
+    opts = MatteOptions(model=model_dir, threads=1, chunk_frames=4, ray_address="local",
+                        num_workers=2, **FAST)
+    items = collect([str(tmp_path / "a.mp4"), str(tmp_path / "b.mp4")], ["the white square"],
+                    [f"{tmp_path}/{{stem}}.mov"])
+    events = record_chunks(monkeypatch)
+    with Engine(opts) as engine:
+        jobs = BatchReport(items, opts, lambda line: None).jobs(opts)
+        runs = list(distributed.RayScheduler(engine.pool, jobs, max_open_videos=1).run())
+    assert [(Path(r.job.input).stem, r.error) for r in runs] == [("a", None), ("b", None)]
+    assert [e[:2] for e in events] == [("sent", "a"), ("back", "a"), ("sent", "b"), ("back", "b")]
 
 
 def test_a_bad_frame_found_by_a_worker_fails_only_its_video(ray_local, tmp_path, model_dir,  # noqa: F811
