@@ -136,5 +136,5 @@ class FrameMatter:
             encoded = self.pipe.encode_images(rgb, resolution=self.resolution, square=self.square)
             # each prompt's float alpha is quantised as soon as it exists: one at a time
             return np.stack([quantize(self.pipe.predict_alpha(encoded, self.embeddings[p:p + 1])
-                                      .float().cpu().numpy())
+                                      .alpha.float().cpu().numpy())
                              for p in range(self.embeddings.shape[0])])

@@ -162,6 +162,14 @@ def laplacian_loss(pred: torch.Tensor, gt: torch.Tensor, levels: int = 5) -> tor
     return total / levels
 
 
-def matting_loss(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-    """Decoder loss: mean L1 + Laplacian loss, alphas (B,1,H,W)."""
-    return (pred - gt).abs().mean() + laplacian_loss(pred, gt)
+def matting_terms(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor | None = None
+                  ) -> dict[str, torch.Tensor]:
+    """The decoder's loss (sec. 3.4): mean L1 + Laplacian of alphas (B,1,H,W), and its
+    terms; with a 0/1 ``mask`` (B,1,H,W), L1 averaged over it and the Laplacian of the
+    masked alphas."""
+    if mask is None:
+        l1, lap = (pred - gt).abs().mean(), laplacian_loss(pred, gt)
+    else:
+        l1 = ((pred - gt).abs() * mask).sum() / mask.sum().clamp(min=1.0)
+        lap = laplacian_loss(pred * mask, gt * mask)
+    return {"loss": l1 + lap, "l1": l1, "laplacian": lap}

@@ -49,7 +49,7 @@ def test_square_flag_gives_the_pipelines_square_mode(tmp_path, clip_path, model_
     pipe = tdm.TDMPipeline.from_pretrained(model_dir)
     rgb = np.stack([f.rgb for f in video.read_frames(clip_path)])
     text = pipe.encode_prompt("the white square")
-    want = {square: np.concatenate([pipe.predict_alpha(pipe.encode_images(rgb[i:i + 4], 64, square), text)
+    want = {square: np.concatenate([pipe.predict_alpha(pipe.encode_images(rgb[i:i + 4], 64, square), text).alpha
                                     for i in range(0, len(rgb), 4)]) for square in (True, False)}
     got = alpha_of(out).astype(np.float32) / 255
     assert np.abs(got - want[True]).max() <= 1 / 255 + 1e-6
@@ -128,7 +128,7 @@ def test_failing_model_mid_run_leaves_no_output(tmp_path, clip_path, model_dir, 
         calls.append(1)
         if len(calls) > 1:
             raise RuntimeError("out of memory")
-        return torch.zeros(encoded.latents.shape[0], 48, 64)
+        return tdm.TDMPipelineOutput(alpha=torch.zeros(encoded.latents.shape[0], 48, 64))
 
     import tdm
     monkeypatch.setattr(tdm.TDMPipeline, "predict_alpha", broken)

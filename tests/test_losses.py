@@ -88,7 +88,9 @@ def test_loss_weights_and_total():
 def test_laplacian_of_constant_offset_is_zero_and_matting_loss_is_l1():
     gt = torch.rand(2, 1, 64, 48)
     assert losses.laplacian_loss(gt + 0.3, gt).item() == pytest.approx(0.0, abs=1e-6)
-    assert losses.matting_loss(gt + 0.3, gt).item() == pytest.approx(0.3, abs=1e-5)
+    terms = losses.matting_terms(gt + 0.3, gt)
+    assert terms["loss"].item() == pytest.approx(0.3, abs=1e-5)
+    assert terms["l1"].item() == pytest.approx(0.3, abs=1e-5)
 
 
 def test_laplacian_checkerboard_lives_in_level_zero():

@@ -49,10 +49,11 @@ def test_split_api_matches_call(pipe):
     assert text.shape == (2, 77, TINY.text_hidden_size)
     encoded = pipe.encode_images(images, resolution=128)
     assert encoded.valid == (85, 128) and encoded.latents.shape == (2, 4, 128 // 8, 128 // 8)
-    alpha = pipe.predict_alpha(encoded, text[1:2])
-    assert alpha.shape == (2, 64, 96)
-    expected = pipe(images, prompt="the left zebra", resolution=128, output_type="pt").alpha
-    torch.testing.assert_close(alpha, expected)
+    out = pipe.predict_alpha(encoded, text[1:2])
+    assert out.alpha.shape == (2, 64, 96)
+    expected = pipe(images, prompt="the left zebra", resolution=128, output_type="pt")
+    for name in ("alpha", "alpha_lr", "confidence"):
+        torch.testing.assert_close(out[name], expected[name])
     with pytest.raises(ValueError):
         pipe.encode_images([_image(64, 96), _image(32, 32)])
 
@@ -60,7 +61,7 @@ def test_split_api_matches_call(pipe):
 def test_square_mode_squashes_to_the_resolution_without_padding(pipe):
     """The paper's preprocessing: any aspect ratio -> resolution x resolution, no padding."""
     image = _image(40, 100, 5)
-    assert pipe.processing_size((40, 100), 128, square=True) == (128, 128)
+    assert pipe.image_processor.processing_size((40, 100), 128, square=True) == (128, 128)
     keep = pipe.encode_images(image, resolution=128)
     assert keep.valid == (51, 128) and keep.images.shape[-2:] == (64, 128)  # padded by 13 rows
     encoded = pipe.encode_images(image, resolution=128, square=True)
@@ -71,7 +72,7 @@ def test_square_mode_squashes_to_the_resolution_without_padding(pipe):
     out = pipe(image, prompt="the dog", resolution=128, square=True).alpha
     assert out.shape == (1, 40, 100)
     by_parts = pipe.predict_alpha(encoded, pipe.encode_prompt("the dog"))
-    np.testing.assert_allclose(out, by_parts.numpy(), atol=1e-5)
+    np.testing.assert_allclose(out, by_parts.alpha.numpy(), atol=1e-5)
     assert np.abs(out - pipe(image, prompt="the dog", resolution=128).alpha).max() > 1e-3
 
 
@@ -79,7 +80,7 @@ def test_large_input_goes_through_the_upsampler(pipe):
     # long side 160 > processing 64: the sparse upsampler takes alpha to 160 px
     encoded = pipe.encode_images(_image(96, 160), resolution=64)
     assert encoded.valid == (38, 64) and encoded.images.shape[-2:] == (64, 64)
-    alpha = pipe.predict_alpha(encoded, pipe.encode_prompt("x"))
+    alpha = pipe.predict_alpha(encoded, pipe.encode_prompt("x")).alpha
     assert alpha.shape == (1, 96, 160) and 0 <= alpha.min() and alpha.max() <= 1
 
 
@@ -145,7 +146,7 @@ def test_sd15_builds_on_meta_device():
     assert pipe.text_encoder.config.hidden_size == 768 and pipe.text_encoder.config.num_hidden_layers == 12
     assert pipe.vae.config.block_out_channels == (128, 256, 512, 512) or \
         list(pipe.vae.config.block_out_channels) == [128, 256, 512, 512]
-    assert pipe.pad_multiple == 64 and pipe.config.resolution == 512
+    assert pipe.image_processor.multiple == 64 and pipe.config.resolution == 512
 
 
 def test_bfloat16_on_cpu_matches_float32(pipe):
@@ -166,3 +167,28 @@ def test_cuda_half_precision(pipe, dtype):
     alpha = cuda(image, prompt="the dog").alpha
     assert alpha.shape == (1, 333, 517) and np.isfinite(alpha).all()
     np.testing.assert_allclose(alpha, pipe(image, prompt="the dog").alpha, atol=0.05)
+
+
+def test_predict_alpha_shows_the_coarse_stage(pipe):
+    """alpha_lr and the confidence map are the alpha head's, on the latent grid that covers
+    the unpadded processing size."""
+    encoded = pipe.encode_images(_image(40, 100, 6), resolution=128)  # 51 x 128, padded to 64 x 128
+    text = pipe.encode_prompt("the dog")
+    out = pipe.predict_alpha(encoded, text)
+    assert out.alpha.shape == (1, 40, 100)
+    assert out.alpha_lr.shape == out.confidence.shape == (1, 7, 16)
+    with torch.inference_mode():
+        alpha_lr, logits = pipe.alpha_head(pipe.unet.features(encoded.latents, text))
+    torch.testing.assert_close(out.alpha_lr, alpha_lr[:, 0, :7], atol=0, rtol=0)
+    torch.testing.assert_close(out.confidence, torch.sigmoid(logits[:, 0, :7]), atol=0, rtol=0)
+    assert 0 <= out.confidence.min() and out.confidence.max() <= 1 and out.confidence.std() > 0
+
+
+def test_call_returns_the_coarse_stage_per_image(pipe):
+    images = [_image(40, 100, 7), _image(64, 64, 8)]
+    out = pipe(images, prompt="the dog", resolution=128)
+    assert isinstance(out.alpha_lr, list) and isinstance(out.confidence, list)
+    assert [a.shape for a in out.alpha_lr] == [c.shape for c in out.confidence] == [(7, 16), (16, 16)]
+    one = pipe(images[1], prompt="the dog", resolution=128, output_type="pt")
+    assert one.alpha_lr.shape == one.confidence.shape == (1, 16, 16)
+    np.testing.assert_allclose(one.alpha_lr[0].numpy(), out.alpha_lr[1], atol=1e-6)

@@ -49,7 +49,7 @@ def test_mattes_are_the_models_for_each_prompt(two_prompt_run, clip_path, model_
     text = pipe.encode_prompt(["the white square", "the sky"])
     for p, name in enumerate(["matte.the-white-square.mkv", "matte.the-sky.mkv"]):
         want = np.concatenate([
-            pipe.predict_alpha(pipe.encode_images(rgb[i:i + 4], resolution=64), text[p:p + 1]).numpy()
+            pipe.predict_alpha(pipe.encode_images(rgb[i:i + 4], resolution=64), text[p:p + 1]).alpha.numpy()
             for i in range(0, len(rgb), 4)])
         got = alpha_of(out / name).astype(np.float32) / 255
         assert np.abs(got - want).max() <= 1 / 255 + 1e-6, name
@@ -96,7 +96,8 @@ def test_absent_object_gives_an_empty_matte(tmp_path, clip_path, monkeypatch):  
     """A model that finds nothing (NaN or zeros) yields an all-zero matte, not a crash."""
     pipe = tdm.build_pipeline("tiny", seed=0)
     monkeypatch.setattr(pipe, "predict_alpha",
-                        lambda enc, text: torch.full((enc.latents.shape[0], 48, 64), float("nan")))
+                        lambda enc, text: tdm.TDMPipelineOutput(
+                            alpha=torch.full((enc.latents.shape[0], 48, 64), float("nan"))))
     pipelines.matte_video(clip_path, "a unicorn", str(tmp_path / "none.mkv"), output_type="alpha",
                           model=pipe, **FAST)
     alpha = alpha_of(tmp_path / "none.mkv")

@@ -160,7 +160,7 @@ def test_matting_stage_builds_the_presets_decoder_over_an_old_layout():
     pipe = tdm.build_pipeline("tiny")
     pipe.register_modules(decoder=DetailDecoder(feature_channels=32, align_channels=16, stream_channels=(8, 16, 16),
                                                 fusion_channels=(16, 16, 8), head_channels=8))
-    stage = MattingStage(pipe, get_preset("tiny"), 64)
+    stage = MattingStage(pipe, get_preset("tiny"))
     assert tuple(stage.trainable["decoder"].config.fusion_channels) == get_preset("tiny").decoder["fusion_channels"]
 
 
@@ -173,7 +173,7 @@ def _edge_matte(image, texts, return_context):
 
 @pytest.mark.parametrize("freeze_decoder", [False, True])
 def test_frozen_decoder_option_takes_the_loss_on_the_active_set_only(freeze_decoder, one_thread):
-    stage = UpsamplerStage(tdm.build_pipeline("tiny"), get_preset("tiny"), 256, freeze_decoder=freeze_decoder)
+    stage = UpsamplerStage(tdm.build_pipeline("tiny"), get_preset("tiny"), freeze_decoder=freeze_decoder)
     assert ("decoder" in stage.trainable) is not freeze_decoder
     stage.matte = _edge_matte
     batch = {"image": torch.rand(1, 3, 256, 256) * 2 - 1, "alpha": torch.rand(1, 1, 256, 256), "text": ["x"]}

@@ -1,11 +1,12 @@
-"""Encoders and targets shared by the stages.
+"""Targets shared by the stages: region labels, the mask M and their 1/8-grid versions.
 
-The encoders build a graph only when their parameters train (the semantic stage with
-``train_encoders``); frozen, they run without one.
+The encoders (``tdm.model.encode_prompt`` / ``encode_latents``) are the ones inference
+uses; they build a graph only when their parameters train (the semantic stage with
+``train_encoders``).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -13,19 +14,6 @@ import torch.nn.functional as F
 from tdm.data.regions import region_labels
 
 PAPER_SIDE, PAPER_KERNEL = 512, 15
-
-
-def image_latents(vae: Any, image: torch.Tensor) -> torch.Tensor:
-    """image (B,3,H,W) in [-1,1] -> VAE latents (B,4,H/8,W/8) times the scaling factor."""
-    return vae.encode(image.to(vae.dtype)).latent_dist.mode() * vae.config.scaling_factor
-
-
-def clip_features(tokenizer: Any, text_encoder: Any, texts: Sequence[str],
-                  device: torch.device) -> torch.Tensor:
-    """CLIP last hidden state (B,L,D) of ``texts`` padded to the model length."""
-    ids = tokenizer(list(texts), padding="max_length", max_length=tokenizer.model_max_length,
-                    truncation=True, return_tensors="pt").input_ids.to(device)
-    return text_encoder(ids)[0]
 
 
 def morphology_kernel(side: int) -> int:

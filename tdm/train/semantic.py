@@ -7,9 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
-from tdm.config import Preset
 from tdm.data.regions import pool_regions
 from tdm.losses import semantic_ce
 from tdm.model import run_teacher
@@ -24,8 +22,8 @@ class SemanticStage(Stage):
 
     name = "semantic"
 
-    def __init__(self, pipe: Any, preset: Preset, side: int, train_encoders: bool = False):
-        super().__init__(pipe, preset)
+    def __init__(self, pipe: Any, train_encoders: bool = False):
+        super().__init__(pipe)
         if pipe.teacher_unet is None or pipe.semantic_head is None:
             raise ValueError("the semantic stage needs a teacher: start it without --init "
                              "(or --init a folder that kept one)")
@@ -52,5 +50,4 @@ class SemanticStage(Stage):
         """Soft proxy: p(foreground) + p(transparent) / 2, upsampled bilinearly."""
         p = self._logits(batch).float().softmax(1)
         alpha = p[:, 0:1] + 0.5 * p[:, 2:3]
-        return F.interpolate(alpha, size=batch["alpha"].shape[-2:], mode="bilinear",
-                             align_corners=False)
+        return self.pipe.image_processor.resize(alpha, batch["alpha"].shape[-2:])

@@ -128,12 +128,14 @@ def build_stage(config: TrainConfig) -> Stage:
     if config.gradient_checkpointing and config.stage != "semantic":
         # the attention maps captured for L_STM/L_CTM are not taken again on recompute
         raise ValueError("--gradient-checkpointing works for the semantic stage only")
-    preset = get_preset(config.preset)
+    cls = STAGES[config.stage]
     pipe = load_pipeline(config)
+    cls.check_side(pipe, processing_side(config))
     saved = {name: module.state_dict() for name, module in pipe.components.items()
              if isinstance(module, torch.nn.Module)} if continues_stage(config) else {}
-    options = {"train_encoders": train_encoders(config)} if config.stage == "semantic" else {}
-    stage = STAGES[config.stage](pipe, preset, processing_side(config), **options)
+    options = ({"train_encoders": train_encoders(config)} if cls is SemanticStage
+               else {"preset": get_preset(config.preset)})
+    stage = cls(pipe, **options)
     _restore(stage, saved)
     if config.gradient_checkpointing:
         for module in stage.trainable.values():

@@ -14,9 +14,7 @@ import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
 from torch import nn
 
-from tdm.config import Preset
-
-from .inputs import clip_features, image_latents
+from tdm.model import encode_latents, encode_prompt
 
 
 class Stage(nn.Module, abc.ABC):
@@ -29,8 +27,14 @@ class Stage(nn.Module, abc.ABC):
 
     name: ClassVar[str]
 
-    def __init__(self, pipe: Any, preset: Preset):
-        """pipe: the TDMPipeline whose modules the stage trains in place; preset: its sizes."""
+    @classmethod
+    def check_side(cls, pipe: Any, side: int) -> None:
+        """ValueError unless the stage can train ``pipe`` on samples of ``side`` px (the
+        image processor's resolution rule)."""
+        pipe.image_processor.check_resolution(side)
+
+    def __init__(self, pipe: Any):
+        """pipe: the TDMPipeline whose modules the stage trains in place."""
         super().__init__()
         self.pipe = pipe
         self.trainable = nn.ModuleDict()
@@ -39,10 +43,10 @@ class Stage(nn.Module, abc.ABC):
         self.freeze(self.vae, self.text_encoder)
 
     def encode(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(latents (B,4,H/8,W/8), adapted text features (B,L,D)) of a batch."""
-        latents = image_latents(self.vae, batch["image"])
-        clip = clip_features(self.tokenizer, self.text_encoder, batch["text"], latents.device)
-        return latents, self.text_adapter(clip)
+        """(latents (B,4,H/8,W/8), adapted text features (B,L,D)) of a batch, encoded as
+        at inference (``tdm.model``)."""
+        latents = encode_latents(self.vae, batch["image"])
+        return latents, encode_prompt(self.tokenizer, self.text_encoder, self.text_adapter, batch["text"])
 
     def set_trainable(self, **modules: nn.Module) -> None:
         """Add ``modules`` to ``trainable`` with gradients on. Parts that never run stay

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from tdm import losses
@@ -36,9 +35,9 @@ class TransparencyStage(Stage):
 
     name = "transparency"
 
-    def __init__(self, pipe: Any, preset: Preset, side: int,
+    def __init__(self, pipe: Any, preset: Preset,
                  weights: losses.LossWeights = losses.LossWeights()):
-        super().__init__(pipe, preset)
+        super().__init__(pipe)
         if pipe.teacher_unet is None:
             raise ValueError("the transparency stage needs a teacher: --init the output "
                              "folder of the semantic stage")
@@ -85,5 +84,4 @@ class TransparencyStage(Stage):
         latents, text = self.encode(batch)
         out = run_student(self.trainable["unet"], self.trainable["alpha_head"], latents, text,
                           capture=False)
-        return F.interpolate(out.alpha_lr.float(), size=batch["alpha"].shape[-2:],
-                             mode="bilinear", align_corners=False)
+        return self.pipe.image_processor.resize(out.alpha_lr.float(), batch["alpha"].shape[-2:])

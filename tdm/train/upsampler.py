@@ -8,9 +8,10 @@ import torch
 import torch.nn.functional as F
 
 from tdm.config import Preset
+from tdm.losses import matting_terms
 from tdm.refine import SparseUpsampler
 
-from .matting import FrozenStudentStage, matting_terms
+from .matting import FrozenStudentStage
 
 
 class UpsamplerStage(FrozenStudentStage):
@@ -30,14 +31,19 @@ class UpsamplerStage(FrozenStudentStage):
     name = "upsampler"
     factors = (2, 4)
 
-    def __init__(self, pipe: Any, preset: Preset, side: int, freeze_decoder: bool = False):
-        multiple = max(self.factors) * pipe.pad_multiple
+    @classmethod
+    def check_side(cls, pipe: Any, side: int) -> None:
+        """The decoder runs at 1/max(factors) of ``side``, which must stay a multiple of the
+        pad multiple."""
+        multiple = max(cls.factors) * pipe.image_processor.multiple
         if side % multiple:
-            raise ValueError(f"the upsampler stage runs the decoder at 1/{max(self.factors)} of the "
+            raise ValueError(f"the upsampler stage runs the decoder at 1/{max(cls.factors)} of the "
                              f"processing side: --resolution must be a multiple of {multiple}, got {side}")
+
+    def __init__(self, pipe: Any, preset: Preset, freeze_decoder: bool = False):
         context = pipe.decoder.context_channels
         pipe.register_modules(upsampler=SparseUpsampler(**{**preset.upsampler, "context_channels": context}))
-        super().__init__(pipe, preset)
+        super().__init__(pipe)
         self.upsampler, self.freeze_decoder = pipe.upsampler, freeze_decoder
         self.set_trainable(upsampler=self.upsampler, **({} if freeze_decoder else {"decoder": self.decoder}))
 
@@ -54,7 +60,7 @@ class UpsamplerStage(FrozenStudentStage):
             pred, coarse = self.refine(batch["image"], batch["text"], factor)
             mask = None
             if self.freeze_decoder:
-                start = F.interpolate(coarse, size=gt.shape[-2:], mode="bilinear", align_corners=False)
+                start = self.pipe.image_processor.resize(coarse, gt.shape[-2:])
                 mask = self.upsampler.active_mask(start)[:, None].to(pred.dtype)
             terms.append(matting_terms(pred, gt, mask))
         return {k: torch.stack([t[k] for t in terms]).mean() for k in terms[0]}
