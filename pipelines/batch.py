@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from media import is_video_file
 from pipelines.engine import Engine, skipped
 from pipelines.job import VideoJob, prepare_job
 from pipelines.errors import UsageError, one_line
 from pipelines.options import MatteOptions, resolve
 from pipelines.safety import ReadSet
 
-VIDEO_EXTS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts")
 BATCH_DEFAULT_NAME = "{stem}.mov"
 
 
@@ -46,7 +46,7 @@ def _folder_videos(path: str) -> list[str]:
     p = Path(path)
     if not p.is_dir():
         return []
-    return sorted(str(f) for f in p.iterdir() if f.suffix.lower() in VIDEO_EXTS and f.is_file())
+    return sorted(str(f) for f in p.iterdir() if is_video_file(f))
 
 
 def collect(inputs: list[str], prompts: list[str], outputs: list[str],

@@ -78,3 +78,19 @@ def test_videomatte_layout_with_mp4_and_injected_reader(tmp_path):
         VideoMattingDataset(root, size=32)  # video files need count_frames / read_frames
     spec = open_dataset(f"video:{root},text=the dancer", size=16, read_frames=_reader([]), count_frames=_count)
     assert spec[1]["text"] == "the dancer"
+
+
+def test_frame_folders_are_read_in_the_order_tdm_video_reads_them(tmp_path):
+    """f1..f10 (f10 sorts before f2 by name): training frame k is tdm-video's frame k."""
+    import video
+    from tdm.data import VideoClip
+
+    for kind in ("frames", "alpha"):
+        (tmp_path / kind).mkdir()
+        for i in range(1, 11):
+            cv2.imwrite(str(tmp_path / kind / f"f{i}.png"), np.full((4, 4), 20 * i, np.uint8))
+    ds = VideoMattingDataset([VideoClip(tmp_path / "frames", tmp_path / "alpha", ("x",), 10)],
+                             size=4, augment=False)
+    trained = [round(float(ds[k]["alpha"].mean()) * 255) for k in range(10)]
+    matted = [int(f.rgb[0, 0, 0]) for f in video.read_frames(tmp_path / "frames")]
+    assert trained == matted == [20 * i for i in range(1, 11)]

@@ -7,13 +7,13 @@ from typing import Iterator
 
 import numpy as np
 
+from media import IMAGE_EXTENSIONS
 from video.errors import VideoError
 
 COLORS = {
     "black": (0, 0, 0), "white": (255, 255, 255), "green": (0, 255, 0), "blue": (0, 0, 255),
     "red": (255, 0, 0), "gray": (128, 128, 128), "grey": (128, 128, 128),
 }
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
 def estimate_foreground(image: np.ndarray, alpha: np.ndarray,
@@ -102,7 +102,7 @@ class Background:
             self._still = self._fit(spec)
         elif isinstance(spec, (str, os.PathLike)) and Path(spec).exists():
             path = Path(spec)
-            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+            if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS:
                 import cv2
 
                 img = cv2.imread(str(path), cv2.IMREAD_COLOR)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import stat
 import warnings
 from dataclasses import dataclass, field
@@ -12,9 +11,9 @@ from pathlib import Path
 
 import av
 
+from media import IMAGE_EXTENSIONS, list_images
 from video.errors import VideoError
 
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 DEFAULT_FOLDER_FPS = Fraction(30)
 
 
@@ -48,20 +47,16 @@ class VideoInfo:
     header_frames: int = 0
 
 
-def natural_key(name: str) -> list:
-    """Sort key that orders 'f2' before 'f10'."""
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
-
-
-def list_images(folder: str | os.PathLike) -> list[Path]:
-    """Image files of a folder, naturally sorted; raise VideoError when there are none."""
+def frame_files(folder: str | os.PathLike) -> list[Path]:
+    """The frames of an image-folder video: `media.list_images` (naturally sorted), a
+    VideoError when the folder cannot be listed or holds no images."""
     try:
-        files = [p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTS and p.is_file()]
+        files = list_images(folder)
     except OSError as exc:
         raise VideoError(f"{folder}: cannot list the folder ({_reason(exc)})") from None
     if not files:
-        raise VideoError(f"{folder}: folder holds no images ({', '.join(IMAGE_EXTS)})")
-    return sorted(files, key=lambda p: natural_key(p.name))
+        raise VideoError(f"{folder}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+    return files
 
 
 def open_input(path: str | os.PathLike) -> av.container.InputContainer:
@@ -184,7 +179,7 @@ def probe(path: str | os.PathLike, fps: Fraction | float | None = None) -> Video
 def _probe_folder(path, fps) -> VideoInfo:
     import cv2
 
-    files = list_images(path)
+    files = frame_files(path)
     img = cv2.imread(str(files[0]), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise VideoError(f"{files[0]}: not a readable image")

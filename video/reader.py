@@ -13,7 +13,7 @@ import av
 import numpy as np
 
 from video.errors import VideoError
-from video.probe import VideoInfo, format_has_alpha, list_images, open_input, probe
+from video.probe import VideoInfo, format_has_alpha, frame_files, open_input, probe
 
 DECODE_THREADS = min(4, os.cpu_count() or 1)
 
@@ -72,7 +72,7 @@ def iter_frames(info: VideoInfo, start: int = 0, stop: int | None = None,
 def _folder_frames(info: VideoInfo, start: int, stop: int, alpha: bool) -> Iterator[Frame]:
     import cv2
 
-    files = list_images(info.path)
+    files = frame_files(info.path)
     for i in range(start, stop):
         img = cv2.imread(str(files[i]), cv2.IMREAD_UNCHANGED)
         if img is None:

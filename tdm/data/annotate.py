@@ -12,7 +12,9 @@ import cv2
 import numpy as np
 import torch
 
-from .io import list_images, read_rgb
+from media import list_images
+
+from .io import read_rgb
 
 CAPTION_PROMPT = "Describe the foreground in the picture, including its clothing, appearance, or behavior."
 

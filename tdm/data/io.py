@@ -10,10 +10,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
-
-
 def read_rgb(path: str | Path) -> np.ndarray:
     """(H,W,3) uint8 RGB; raises FileNotFoundError when cv2 cannot read the file."""
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
@@ -37,11 +33,6 @@ def write_alpha(path: str | Path, alpha: np.ndarray) -> None:
     """Write (H,W) float alpha in [0,1] as an 8-bit grey PNG."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), np.round(np.clip(alpha, 0, 1) * 255).astype(np.uint8))
-
-
-def list_images(folder: str | Path) -> list[Path]:
-    """Image files directly inside ``folder``, sorted by name."""
-    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
 def index_by_stem(paths: list[Path]) -> dict[str, Path]:

@@ -7,7 +7,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .io import find_subdir, index_by_stem, list_images, read_alpha, read_json
+from media import list_images
+
+from .io import find_subdir, index_by_stem, read_alpha, read_json
 from .records import Record, RecordDataset, texts_of
 
 IMAGE_DIRS = ("img", "image", "images", "original", "original_image", "blurred_image", "im", "fgr")

@@ -15,8 +15,10 @@ from typing import Callable, Sequence
 import numpy as np
 from torch.utils.data import Dataset
 
+from media import is_video_file, list_images
+
 from .augment import as_size, compose, flip_and_crop, resize_pair
-from .io import VIDEO_EXTENSIONS, list_images, read_alpha, read_json, read_rgb
+from .io import read_alpha, read_json, read_rgb
 from .records import texts_of
 from .sample import Sample, item_rng, make_sample
 from .textures import background
@@ -36,10 +38,6 @@ class VideoClip:
     composite: bool = False
 
 
-def _is_video(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS
-
-
 def _count(path: Path, read_frames: ReadFrames | None, count_frames: Callable[[str], int] | None) -> int:
     if path.is_dir():
         return len(list_images(path))
@@ -50,7 +48,7 @@ def _count(path: Path, read_frames: ReadFrames | None, count_frames: Callable[[s
 
 def _media(folder: Path) -> dict[str, Path]:
     """Clip name -> video file or frame folder inside ``folder``."""
-    return {p.stem: p for p in sorted(folder.iterdir()) if p.is_dir() or _is_video(p)}
+    return {p.stem: p for p in sorted(folder.iterdir()) if p.is_dir() or is_video_file(p)}
 
 
 def scan_clips(root: str | Path, text: str = "the person", count_frames: Callable[[str], int] | None = None,
