@@ -1,12 +1,9 @@
-"""Shared set-up for the pipelines tests: a tiny saved model, small clips, one Ray instance.
+"""Helpers of the pipelines tests: small clips, one Ray instance, reading outputs back.
 
-Test modules import the fixtures by name; the expensive parts are cached per process,
-so the model is built once and Ray starts once however many modules use them.
+The fixtures built on them (`model_dir`, `clip_path`, `ray_local`) are in conftest.py.
 """
 from __future__ import annotations
 
-import functools
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,30 +16,10 @@ FAST = {"resolution": 64, "batch_size": 4, "quiet": True}
 CLIP_FRAMES = 12
 
 
-@functools.lru_cache(maxsize=1)
-def _saved_model() -> str:
-    import tdm
-
-    folder = Path(tempfile.mkdtemp(prefix="tdm-pipelines-model-")) / "tiny"
-    tdm.build_pipeline("tiny", seed=0).save_pretrained(str(folder))
-    return str(folder)
-
-
-@pytest.fixture(scope="session")
-def model_dir() -> str:
-    """A random-weight tiny pipeline saved as a diffusers folder."""
-    return _saved_model()
-
-
 def clip(path: Path, frames: int = CLIP_FRAMES, audio: bool = True) -> str:
     """A 64x48 H.264 clip (keyframe every 4 frames) with an AAC tone unless audio=False."""
     return make_clip(str(path), frames=frames, width=64, height=48,
                      audio="aac" if audio else None, gop=4)
-
-
-@pytest.fixture(scope="module")
-def clip_path(tmp_path_factory) -> str:
-    return clip(tmp_path_factory.mktemp("clip") / "clip.mp4")
 
 
 def ensure_ray() -> None:
@@ -52,11 +29,6 @@ def ensure_ray() -> None:
     if not ray.is_initialized():
         ray.init(address="local", num_cpus=2, include_dashboard=False,
                  object_store_memory=150 * 1024 ** 2)
-
-
-@pytest.fixture
-def ray_local():
-    ensure_ray()
 
 
 def alpha_of(path: str | Path) -> np.ndarray:

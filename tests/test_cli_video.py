@@ -15,13 +15,12 @@ import tdm
 import tdm.assets
 import video
 from pipelines.cli import video_main
-from pipelines_fixtures import (CLIP_FRAMES, alpha_of, clip, clip_path, leftovers,  # noqa: F401
-                                model_dir, times_of)
+from pipelines_fixtures import CLIP_FRAMES, alpha_of, leftovers, times_of
 
 SCRIPT = Path(sys.executable).with_name("tdm-video")
 
 
-def test_console_script_end_to_end(tmp_path, clip_path, model_dir):  # noqa: F811
+def test_console_script_end_to_end(tmp_path, clip_path, model_dir):
     out = tmp_path / "matte.mp4"
     command = [str(SCRIPT)] if SCRIPT.exists() else [
         sys.executable, "-c", "import sys; from pipelines.cli import video_main; sys.exit(video_main())"]
@@ -40,7 +39,7 @@ def test_console_script_end_to_end(tmp_path, clip_path, model_dir):  # noqa: F81
     assert times_of(out) == times_of(clip_path)
 
 
-def test_square_flag_gives_the_pipelines_square_mode(tmp_path, clip_path, model_dir, capsys):  # noqa: F811
+def test_square_flag_gives_the_pipelines_square_mode(tmp_path, clip_path, model_dir, capsys):
     """--square: the 64x48 frames are squashed to 64x64 (the paper's), not padded."""
     out = tmp_path / "square.mkv"
     code, err = run_cli([clip_path, "-p", "the white square", "-o", out, "--model", model_dir,
@@ -90,7 +89,7 @@ def assert_one_line_error(code: int, err: str, needle: str) -> None:
     (["{clip}", "-p", "x", "-o", "{out}/o.mp4", "--model", "{out}/nomodel"], "model folder does not exist"),
     (["{clip}", "-p", "x", "-o", "{out}/o.mp4", "--model", "{out}"], "has no model_index.json"),
 ])
-def test_user_errors_are_one_line_and_leave_nothing(args, needle, tmp_path, clip_path, capsys):  # noqa: F811
+def test_user_errors_are_one_line_and_leave_nothing(args, needle, tmp_path, clip_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
     bad = tmp_path / "bad.mp4"
@@ -102,14 +101,14 @@ def test_user_errors_are_one_line_and_leave_nothing(args, needle, tmp_path, clip
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
-def test_cuda_without_cuda_is_a_clear_error(tmp_path, clip_path, model_dir, capsys):  # noqa: F811
+def test_cuda_without_cuda_is_a_clear_error(tmp_path, clip_path, model_dir, capsys):
     code, err = run_cli([clip_path, "-p", "x", "-o", tmp_path / "o.mp4", "--model", model_dir,
                          "--device", "cuda"], capsys)
     assert_one_line_error(code, err, "CUDA is not available")
     assert list(tmp_path.iterdir()) == []
 
 
-def test_missing_demo_model_says_to_pass_model(tmp_path, clip_path, monkeypatch, capsys):  # noqa: F811
+def test_missing_demo_model_says_to_pass_model(tmp_path, clip_path, monkeypatch, capsys):
     monkeypatch.setattr(tdm.assets, "demo_model", lambda: tmp_path / "no-demo")
     code, err = run_cli([clip_path, "-p", "x", "-o", tmp_path / "o.mp4"], capsys)
     assert_one_line_error(code, err, "pass --model PATH")
@@ -120,7 +119,7 @@ def test_debug_shows_the_traceback(tmp_path, capsys):
         video_main([str(tmp_path / "missing.mp4"), "-p", "x", "-o", str(tmp_path / "o.mp4"), "--debug"])
 
 
-def test_failing_model_mid_run_leaves_no_output(tmp_path, clip_path, model_dir, monkeypatch,  # noqa: F811
+def test_failing_model_mid_run_leaves_no_output(tmp_path, clip_path, model_dir, monkeypatch,
                                                 capsys):
     calls = []
 

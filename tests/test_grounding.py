@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 
 from pipelines.grounding import evaluate, score_scene
-from pipelines_fixtures import model_dir  # noqa: F401
 
 
 def two_zebras() -> np.ndarray:
@@ -30,7 +29,7 @@ def test_an_absent_object_is_scored_by_its_mean_alpha():
     assert score_scene(pred, two_zebras(), ["zebra", "zebra", "car"], None) == {"absent_mean_alpha": 0.25}
 
 
-def test_evaluate_runs_a_model_on_held_out_scenes(model_dir):  # noqa: F811
+def test_evaluate_runs_a_model_on_held_out_scenes(model_dir):
     import tdm
 
     pipe = tdm.TDMPipeline.from_pretrained(model_dir)

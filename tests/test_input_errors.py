@@ -7,7 +7,7 @@ import pytest
 
 import video
 from pipelines.cli import video_main
-from pipelines_fixtures import leftovers, model_dir, probe_error  # noqa: F401
+from pipelines_fixtures import leftovers, probe_error
 
 
 def run_cli(argv, capsys) -> tuple[int, str]:
@@ -53,7 +53,7 @@ def test_a_device_is_refused_without_blocking(device):
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("kind", ["fifo", "/dev/zero"])
-def test_cli_refuses_pipes_and_devices_with_one_line(kind, tmp_path, model_dir, capsys):  # noqa: F811
+def test_cli_refuses_pipes_and_devices_with_one_line(kind, tmp_path, model_dir, capsys):
     source = tmp_path / "in.mp4"
     if kind == "fifo":
         os.mkfifo(source)

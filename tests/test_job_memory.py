@@ -1,14 +1,13 @@
 """Memory that does not grow with frame size x prompts: the model batch shrinks to a budget."""
 import numpy as np
-import pytest
 
 import pipelines.job
 from pipelines.job import prepare_job
 from pipelines.options import MatteOptions
-from pipelines_fixtures import FAST, alpha_of, clip_path, model_dir  # noqa: F401
+from pipelines_fixtures import FAST, alpha_of
 
 
-def test_batch_shrinks_for_many_prompts_on_large_frames(clip_path, tmp_path, monkeypatch):  # noqa: F811
+def test_batch_shrinks_for_many_prompts_on_large_frames(clip_path, tmp_path, monkeypatch):
     opts = MatteOptions(**FAST)
     one = prepare_job(clip_path, ["a"], [str(tmp_path / "o.mkv")], opts)
     assert one.batch_size == FAST["batch_size"]
@@ -21,7 +20,7 @@ def test_batch_shrinks_for_many_prompts_on_large_frames(clip_path, tmp_path, mon
     assert prepare_job(clip_path, ["a"], [str(tmp_path / "o.mkv")], opts).batch_size == 1
 
 
-def test_a_smaller_batch_gives_the_same_mattes(clip_path, tmp_path, model_dir, monkeypatch, one_thread):  # noqa: F811
+def test_a_smaller_batch_gives_the_same_mattes(clip_path, tmp_path, model_dir, monkeypatch, one_thread):
     import pipelines
 
     kw = dict(output_type="alpha", model=model_dir, **FAST)

@@ -12,10 +12,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import pipelines.model_check
+from pipelines import UsageError
 from pipelines.cli import video_main
 from pipelines.model import load_pipeline, model_source
-from pipelines.options import UsageError
-from pipelines_fixtures import clip_path, model_dir  # noqa: F401
 
 CPU = torch.device("cpu")
 
@@ -29,7 +28,7 @@ def load_error(model) -> str:
 
 
 @pytest.fixture
-def copy_of(model_dir, tmp_path):  # noqa: F811
+def copy_of(model_dir, tmp_path):
     """A fresh copy of the tiny model folder, to damage."""
     def make(name: str = "model"):
         return shutil.copytree(model_dir, tmp_path / name)
@@ -51,7 +50,7 @@ def edit_weights(folder, component: str, edit) -> None:
 
 
 def test_a_folder_with_one_slash_whose_first_part_is_here_is_a_folder(tmp_path, monkeypatch, capsys,
-                                                                       clip_path):  # noqa: F811
+                                                                       clip_path):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "m").mkdir()
     monkeypatch.setattr(pipelines.model_check, "hub_offline", lambda: False)  # even online
@@ -117,7 +116,7 @@ def test_a_damaged_weights_header_is_named(copy_of):
     assert "diffusion_pytorch_model.safetensors: not a readable safetensors file" in load_error(folder)
 
 
-def test_weights_larger_than_free_memory_are_refused_before_loading(model_dir, monkeypatch):  # noqa: F811
+def test_weights_larger_than_free_memory_are_refused_before_loading(model_dir, monkeypatch):
     monkeypatch.setattr(pipelines.model_check, "available_memory", lambda: 10 ** 6)
     message = load_error(model_dir)
     assert re.search(r"the weights need \d+\.\d MB at float32, more than the 1\.0 MB of free memory",
@@ -125,7 +124,7 @@ def test_weights_larger_than_free_memory_are_refused_before_loading(model_dir, m
     assert "the largest component, unet (TDMUNet)" in message, message
 
 
-def test_the_check_passes_the_tiny_and_the_shipped_model(model_dir):  # noqa: F811
+def test_the_check_passes_the_tiny_and_the_shipped_model(model_dir):
     from tdm.assets import demo_model
 
     for folder in (model_dir, demo_model()):

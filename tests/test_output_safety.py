@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import video_main
-from pipelines_fixtures import clip, model_dir  # noqa: F401
+from pipelines_fixtures import clip
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -38,7 +38,7 @@ def project(tmp_path) -> Path:
 
 
 @pytest.mark.parametrize("spelling", ["{proj}", "{proj}/", "{proj}/.", "{proj}/../proj"])
-def test_a_folder_output_never_deletes_the_folder_holding_the_input(capsys, project, model_dir, spelling):  # noqa: F811
+def test_a_folder_output_never_deletes_the_folder_holding_the_input(capsys, project, model_dir, spelling):
     before = snapshot(project)
     code, err = tdm_video(capsys, project / "clip.mp4", "-p", "the dog",
                           "-o", spelling.format(proj=project), model=model_dir)
@@ -46,7 +46,7 @@ def test_a_folder_output_never_deletes_the_folder_holding_the_input(capsys, proj
     assert snapshot(project) == before
 
 
-def test_a_folder_output_never_replaces_a_folder_of_other_files(capsys, tmp_path, model_dir):  # noqa: F811
+def test_a_folder_output_never_replaces_a_folder_of_other_files(capsys, tmp_path, model_dir):
     source = clip(tmp_path / "in.mp4", frames=4, audio=False)
     renders = tmp_path / "renders"
     renders.mkdir()
@@ -58,7 +58,7 @@ def test_a_folder_output_never_replaces_a_folder_of_other_files(capsys, tmp_path
     assert snapshot(renders) == before
 
 
-def test_a_folder_of_our_own_frames_is_replaced(capsys, tmp_path, model_dir):  # noqa: F811
+def test_a_folder_of_our_own_frames_is_replaced(capsys, tmp_path, model_dir):
     source = clip(tmp_path / "in.mp4", frames=4, audio=False)
     frames = tmp_path / "frames"
     assert tdm_video(capsys, source, "-p", "the dog", "-o", frames, model=model_dir)[0] == 0
@@ -67,7 +67,7 @@ def test_a_folder_of_our_own_frames_is_replaced(capsys, tmp_path, model_dir):  #
     assert sorted(p.name for p in frames.iterdir()) == [f"{i:06d}.png" for i in range(4)]
 
 
-def test_an_empty_folder_is_filled(capsys, tmp_path, model_dir):  # noqa: F811
+def test_an_empty_folder_is_filled(capsys, tmp_path, model_dir):
     source = clip(tmp_path / "in.mp4", frames=4, audio=False)
     (tmp_path / "empty").mkdir()
     assert tdm_video(capsys, source, "-p", "x", "-o", tmp_path / "empty", model=model_dir)[0] == 0
@@ -84,7 +84,7 @@ def spellings_of(target: Path, tmp_path: Path) -> list[Path]:
     return [tmp_path / "sub" / ".." / target.relative_to(tmp_path), symlink, hard]
 
 
-def test_the_background_is_never_overwritten(capsys, tmp_path, model_dir):  # noqa: F811
+def test_the_background_is_never_overwritten(capsys, tmp_path, model_dir):
     source = clip(tmp_path / "in.mp4", frames=4, audio=False)
     background = Path(clip(tmp_path / "bg.mp4", frames=4, audio=False))
     data = background.read_bytes()
@@ -95,7 +95,7 @@ def test_the_background_is_never_overwritten(capsys, tmp_path, model_dir):  # no
         assert background.read_bytes() == data
 
 
-def test_the_input_is_never_overwritten_under_another_name(capsys, tmp_path, model_dir):  # noqa: F811
+def test_the_input_is_never_overwritten_under_another_name(capsys, tmp_path, model_dir):
     source = Path(clip(tmp_path / "in.mp4", frames=4, audio=False))
     data = source.read_bytes()
     for out in spellings_of(source, tmp_path):
@@ -104,7 +104,7 @@ def test_the_input_is_never_overwritten_under_another_name(capsys, tmp_path, mod
         assert source.read_bytes() == data
 
 
-def test_nothing_is_written_inside_the_model_or_an_image_folder_input(capsys, tmp_path, model_dir):  # noqa: F811
+def test_nothing_is_written_inside_the_model_or_an_image_folder_input(capsys, tmp_path, model_dir):
     source = clip(tmp_path / "in.mp4", frames=4, audio=False)
     model_copy = tmp_path / "model"
     shutil.copytree(model_dir, model_copy)
@@ -115,7 +115,7 @@ def test_nothing_is_written_inside_the_model_or_an_image_folder_input(capsys, tm
     assert snapshot(model_copy) == before
 
 
-def test_a_batch_output_never_overwrites_another_input(capsys, tmp_path, model_dir):  # noqa: F811
+def test_a_batch_output_never_overwrites_another_input(capsys, tmp_path, model_dir):
     clips = tmp_path / "clips"
     clips.mkdir()
     for name in ("a", "a2"):
@@ -128,7 +128,7 @@ def test_a_batch_output_never_overwrites_another_input(capsys, tmp_path, model_d
 
 @pytest.mark.parametrize("output", ["/{abs}/escape.mkv", "../escape.mkv", "sub/../../escape.mkv",
                                     "link/escape.mkv"])
-def test_a_manifest_cannot_write_outside_the_output_folder(capsys, tmp_path, model_dir, output):  # noqa: F811
+def test_a_manifest_cannot_write_outside_the_output_folder(capsys, tmp_path, model_dir, output):
     source = clip(tmp_path / "in.mp4", frames=4, audio=False)
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -143,7 +143,7 @@ def test_a_manifest_cannot_write_outside_the_output_folder(capsys, tmp_path, mod
     assert not list(outside.iterdir()) and not (tmp_path / "escape.mkv").exists()
 
 
-def test_a_manifest_may_write_outside_when_allowed(capsys, tmp_path, model_dir):  # noqa: F811
+def test_a_manifest_may_write_outside_when_allowed(capsys, tmp_path, model_dir):
     source = clip(tmp_path / "in.mp4", frames=4, audio=False)
     (tmp_path / "jobs").mkdir()
     manifest = tmp_path / "jobs" / "m.jsonl"
@@ -153,7 +153,7 @@ def test_a_manifest_may_write_outside_when_allowed(capsys, tmp_path, model_dir):
     assert (tmp_path / "out.mkv").is_file()
 
 
-def test_manifest_outputs_are_resolved_inside_dash_o(capsys, tmp_path, model_dir):  # noqa: F811
+def test_manifest_outputs_are_resolved_inside_dash_o(capsys, tmp_path, model_dir):
     source = clip(tmp_path / "in.mp4", frames=4, audio=False)
     (tmp_path / "renders").mkdir()
     manifest = tmp_path / "m.jsonl"
@@ -169,14 +169,14 @@ def test_manifest_outputs_are_resolved_inside_dash_o(capsys, tmp_path, model_dir
     ('{"input": "in.mp4", "prompt": ["a", 3]}', '"prompt" must be a string'),
     ("{not json", "not valid JSON"),
 ])
-def test_manifest_fields_of_the_wrong_type_name_the_line(capsys, tmp_path, model_dir, line, needle):  # noqa: F811
+def test_manifest_fields_of_the_wrong_type_name_the_line(capsys, tmp_path, model_dir, line, needle):
     manifest = tmp_path / "m.jsonl"
     manifest.write_text("\n" + line + "\n")
     code, err = tdm_video(capsys, manifest, "-p", "x", "-o", tmp_path, model=model_dir)
     assert code == 2 and len(err) == 1 and "m.jsonl:2" in err[0] and needle in err[0], err
 
 
-def test_prompts_that_collide_after_naming_are_both_named(capsys, tmp_path, model_dir):  # noqa: F811
+def test_prompts_that_collide_after_naming_are_both_named(capsys, tmp_path, model_dir):
     source = clip(tmp_path / "in.mp4", frames=4, audio=False)
     code, err = tdm_video(capsys, source, "-p", "the dog", "-p", "the dog", "-p", "the-dog-2",
                           "-o", tmp_path / "o.mkv", model=model_dir)
@@ -184,7 +184,7 @@ def test_prompts_that_collide_after_naming_are_both_named(capsys, tmp_path, mode
 
 
 @pytest.mark.parametrize("where", ["input", "output"])
-def test_a_symlink_loop_is_one_line_exit_2(capsys, tmp_path, model_dir, where):  # noqa: F811
+def test_a_symlink_loop_is_one_line_exit_2(capsys, tmp_path, model_dir, where):
     loop = tmp_path / "loop.mp4"
     loop.symlink_to(loop)
     source = clip(tmp_path / "in.mp4", frames=4, audio=False)
@@ -193,7 +193,7 @@ def test_a_symlink_loop_is_one_line_exit_2(capsys, tmp_path, model_dir, where): 
     assert code == 2 and len(err) == 1 and "symbolic link loop" in err[0], err
 
 
-def test_a_warning_is_one_line(capsys, tmp_path, model_dir):  # noqa: F811
+def test_a_warning_is_one_line(capsys, tmp_path, model_dir):
     from video.synth import make_clip
 
     full = Path(make_clip(str(tmp_path / "full.mkv"), frames=24, width=64, height=48, gop=4))

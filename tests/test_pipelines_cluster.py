@@ -9,7 +9,7 @@ import ray
 from ray.cluster_utils import Cluster
 
 import pipelines
-from pipelines_fixtures import alpha_of, clip, model_dir, times_of  # noqa: F401
+from pipelines_fixtures import alpha_of, clip, times_of
 
 FRAMES = 16
 
@@ -40,7 +40,7 @@ def wait_for_actors(state: str, count: int, timeout: float = 120.0) -> None:
         time.sleep(0.2)
 
 
-def test_killed_worker_node_costs_only_its_chunks(two_node_cluster, tmp_path, model_dir):  # noqa: F811
+def test_killed_worker_node_costs_only_its_chunks(two_node_cluster, tmp_path, model_dir):
     cluster, workers = two_node_cluster
     src = clip(tmp_path / "clip.mp4", frames=FRAMES, audio=False)
     options = {"output_type": "alpha", "model": model_dir, "resolution": 64, "batch_size": 2,

@@ -8,14 +8,14 @@ import torch
 import pipelines
 import tdm
 import video
+from pipelines import UsageError
 from pipelines.job import prepare_job
-from pipelines.options import MatteOptions, UsageError, expand_outputs
-from pipelines_fixtures import (CLIP_FRAMES, FAST, alpha_of, clip_path,  # noqa: F401
-                                model_dir, times_of)
+from pipelines.options import MatteOptions, expand_outputs
+from pipelines_fixtures import CLIP_FRAMES, FAST, alpha_of, times_of
 
 
 @pytest.fixture(scope="module")
-def two_prompt_run(tmp_path_factory, clip_path, model_dir):  # noqa: F811
+def two_prompt_run(tmp_path_factory, clip_path, model_dir):
     """One pass: two prompts x (lossless matte + composite) = four files."""
     out = tmp_path_factory.mktemp("local")
     result = pipelines.matte_video(clip_path, ["the white square", "the sky"],
@@ -25,7 +25,7 @@ def two_prompt_run(tmp_path_factory, clip_path, model_dir):  # noqa: F811
     return out, result
 
 
-def test_one_pass_writes_every_prompt_and_output(two_prompt_run, clip_path):  # noqa: F811
+def test_one_pass_writes_every_prompt_and_output(two_prompt_run, clip_path):
     out, result = two_prompt_run
     names = sorted(p.name for p in out.iterdir())
     assert names == ["comp.the-sky.mp4", "comp.the-white-square.mp4",
@@ -41,7 +41,7 @@ def test_one_pass_writes_every_prompt_and_output(two_prompt_run, clip_path):  # 
     assert abs(video.probe(out / "comp.the-sky.mp4").duration - src.duration) < 1e-3
 
 
-def test_mattes_are_the_models_for_each_prompt(two_prompt_run, clip_path, model_dir):  # noqa: F811
+def test_mattes_are_the_models_for_each_prompt(two_prompt_run, clip_path, model_dir):
     """The file holds, frame by frame, what the model says for that prompt (not swapped)."""
     out, _ = two_prompt_run
     pipe = tdm.TDMPipeline.from_pretrained(model_dir)
@@ -77,7 +77,7 @@ class CountingPipe:
         return attr
 
 
-def test_prompt_encoded_once_and_latents_shared(tmp_path, clip_path):  # noqa: F811
+def test_prompt_encoded_once_and_latents_shared(tmp_path, clip_path):
     spy = CountingPipe(tdm.build_pipeline("tiny", seed=0))
     pipelines.matte_video(clip_path, ["a", "b", "c"], str(tmp_path / "m.mkv"), output_type="alpha",
                           model=spy, start=2, end=10, **FAST)
@@ -85,14 +85,14 @@ def test_prompt_encoded_once_and_latents_shared(tmp_path, clip_path):  # noqa: F
     assert spy.calls == {"encode_prompt": 1, "encode_images": batches, "predict_alpha": 3 * batches}
 
 
-def test_frame_range_keeps_source_timestamps(tmp_path, clip_path, model_dir):  # noqa: F811
+def test_frame_range_keeps_source_timestamps(tmp_path, clip_path, model_dir):
     result = pipelines.matte_video(clip_path, "the square", str(tmp_path / "part.mkv"),
                                    output_type="alpha", model=model_dir, start=3, end="0.3s", **FAST)
     assert result["frames"] == 6  # frames 3..8: 0.3 s at 30 fps is frame 9, exclusive
     assert times_of(tmp_path / "part.mkv") == times_of(clip_path)[3:9]
 
 
-def test_absent_object_gives_an_empty_matte(tmp_path, clip_path, monkeypatch):  # noqa: F811
+def test_absent_object_gives_an_empty_matte(tmp_path, clip_path, monkeypatch):
     """A model that finds nothing (NaN or zeros) yields an all-zero matte, not a crash."""
     pipe = tdm.build_pipeline("tiny", seed=0)
     monkeypatch.setattr(pipe, "predict_alpha",
@@ -104,7 +104,7 @@ def test_absent_object_gives_an_empty_matte(tmp_path, clip_path, monkeypatch):  
     assert alpha.shape == (CLIP_FRAMES, 48, 64) and not alpha.any()
 
 
-def test_writer_failure_mid_video_leaves_no_file(tmp_path, clip_path, monkeypatch):  # noqa: F811
+def test_writer_failure_mid_video_leaves_no_file(tmp_path, clip_path, monkeypatch):
     original = video.VideoWriter.write
 
     def failing(self, frame, alpha):
@@ -130,7 +130,7 @@ def test_output_naming_scheme():
     assert [(str(s.path), s.kind) for s in one] == [("clip-a-b.mp4", "alpha")]
 
 
-def test_chunk_plan_ignores_workers_and_aligns_with_batches(clip_path, tmp_path):  # noqa: F811
+def test_chunk_plan_ignores_workers_and_aligns_with_batches(clip_path, tmp_path):
     opts = MatteOptions.from_kwargs(batch_size=4, chunk_frames=6, num_workers=1)
     job = prepare_job(clip_path, "x", str(tmp_path / "o.mkv"), opts)
     plan = [(c.start, c.stop) for c in job.chunks()]
@@ -139,12 +139,12 @@ def test_chunk_plan_ignores_workers_and_aligns_with_batches(clip_path, tmp_path)
     assert [(c.start, c.stop) for c in job.chunks()] == plan
 
 
-def test_unknown_python_option_is_refused(clip_path, tmp_path):  # noqa: F811
+def test_unknown_python_option_is_refused(clip_path, tmp_path):
     with pytest.raises(UsageError, match="unknown option.*bach_size"):
         pipelines.matte_video(clip_path, "x", str(tmp_path / "o.mkv"), bach_size=2)
 
 
-def test_batch_refuses_a_second_video_writing_the_same_output(tmp_path, clip_path, model_dir):  # noqa: F811
+def test_batch_refuses_a_second_video_writing_the_same_output(tmp_path, clip_path, model_dir):
     from pipelines.batch import collect, run_batch
 
     (tmp_path / "jobs.jsonl").write_text(

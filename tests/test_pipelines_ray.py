@@ -16,19 +16,18 @@ from pipelines.engine import Engine
 from pipelines.cli import video_main
 from pipelines.options import MatteOptions
 from video.synth import pattern
-from pipelines_fixtures import (CLIP_FRAMES, FAST, alpha_of, clip, clip_path, leftovers,  # noqa: F401
-                                model_dir, ray_local, times_of)
+from pipelines_fixtures import CLIP_FRAMES, FAST, alpha_of, clip, leftovers, times_of
 
 
 @pytest.fixture(scope="module")
-def local_matte(tmp_path_factory, clip_path, model_dir):  # noqa: F811
+def local_matte(tmp_path_factory, clip_path, model_dir):
     out = tmp_path_factory.mktemp("reference") / "local.mkv"
     pipelines.matte_video(clip_path, "the white square", str(out), output_type="alpha",
                           model=model_dir, threads=1, **FAST)
     return out
 
 
-def test_two_cpu_workers_give_the_local_output(ray_local, tmp_path, clip_path, model_dir,  # noqa: F811
+def test_two_cpu_workers_give_the_local_output(ray_local, tmp_path, clip_path, model_dir,
                                                local_matte):
     out = tmp_path / "ray.mkv"
     result = pipelines.matte_video(clip_path, "the white square", str(out), output_type="alpha",
@@ -39,7 +38,7 @@ def test_two_cpu_workers_give_the_local_output(ray_local, tmp_path, clip_path, m
     assert times_of(out) == times_of(clip_path)
 
 
-def test_square_reaches_the_ray_workers(ray_local, tmp_path, clip_path, model_dir,  # noqa: F811
+def test_square_reaches_the_ray_workers(ray_local, tmp_path, clip_path, model_dir,
                                         local_matte):
     options = dict(output_type="alpha", model=model_dir, threads=1, square=True, **FAST)
     pipelines.matte_video(clip_path, "the white square", str(tmp_path / "local.mkv"), **options)
@@ -50,7 +49,7 @@ def test_square_reaches_the_ray_workers(ray_local, tmp_path, clip_path, model_di
     assert not np.array_equal(square, alpha_of(local_matte))
 
 
-def test_batch_reports_a_corrupt_video_and_finishes_the_rest(ray_local, tmp_path, model_dir,  # noqa: F811
+def test_batch_reports_a_corrupt_video_and_finishes_the_rest(ray_local, tmp_path, model_dir,
                                                             capsys):
     videos, out = tmp_path / "videos", tmp_path / "out"
     videos.mkdir(), out.mkdir()
@@ -82,7 +81,7 @@ def test_batch_reports_a_corrupt_video_and_finishes_the_rest(ray_local, tmp_path
     assert leftovers(out) == []
 
 
-def test_manifest_gives_each_video_its_prompts_and_output(ray_local, tmp_path, model_dir):  # noqa: F811
+def test_manifest_gives_each_video_its_prompts_and_output(ray_local, tmp_path, model_dir):
     clip(tmp_path / "x.mp4", frames=4, audio=False)
     (tmp_path / "jobs.jsonl").write_text(
         json.dumps({"input": "x.mp4", "prompts": ["a cat", "a dog"], "output": "x.mkv"}) + "\n"
@@ -121,7 +120,7 @@ def most_videos_in_flight(events: list[tuple[str, str, int]]) -> int:
     return most
 
 
-def test_batch_overlaps_videos_and_writes_each_as_alone(ray_local, tmp_path, model_dir,  # noqa: F811
+def test_batch_overlaps_videos_and_writes_each_as_alone(ray_local, tmp_path, model_dir,
                                                         monkeypatch):
     videos = tmp_path / "videos"
     videos.mkdir()
@@ -148,7 +147,7 @@ def test_batch_overlaps_videos_and_writes_each_as_alone(ray_local, tmp_path, mod
     assert most_videos_in_flight(events) >= 2
 
 
-def test_max_open_videos_1_runs_one_video_at_a_time(ray_local, tmp_path, model_dir,  # noqa: F811
+def test_max_open_videos_1_runs_one_video_at_a_time(ray_local, tmp_path, model_dir,
                                                     monkeypatch):
     """One-chunk videos on 2 workers overlap by default (above); RayScheduler's
     max_open_videos=1 opens the next only once the last one is written."""
@@ -166,7 +165,7 @@ def test_max_open_videos_1_runs_one_video_at_a_time(ray_local, tmp_path, model_d
     assert [e[:2] for e in events] == [("sent", "a"), ("back", "a"), ("sent", "b"), ("back", "b")]
 
 
-def test_a_bad_frame_found_by_a_worker_fails_only_its_video(ray_local, tmp_path, model_dir,  # noqa: F811
+def test_a_bad_frame_found_by_a_worker_fails_only_its_video(ray_local, tmp_path, model_dir,
                                                             capsys):
     frames, out = tmp_path / "frames", tmp_path / "out"
     frames.mkdir(), out.mkdir()

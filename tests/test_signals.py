@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 import video
-from pipelines_fixtures import model_dir  # noqa: F401
 from video.synth import make_clip
 from video.writer import STALE_SECONDS, remove_stale_parts
 
@@ -56,7 +55,7 @@ def video_args(clip: str, out: Path, model: str, *extra) -> list:
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("executor", ["local", "ray"])
-def test_sigterm_mid_run_leaves_no_part_and_is_one_line(executor, long_clip, model_dir, tmp_path):  # noqa: F811
+def test_sigterm_mid_run_leaves_no_part_and_is_one_line(executor, long_clip, model_dir, tmp_path):
     out = tmp_path / "matte.mov"
     extra = ["--ray-address", "local", "--num-workers", "1"] if executor == "ray" else []
     proc = start("pipelines.cli", video_args(long_clip, out, model_dir, *extra))
@@ -121,7 +120,7 @@ def small_clip(tmp_path) -> video.VideoInfo:
 
 
 @pytest.mark.timeout(300)
-def test_a_killed_runs_part_is_removed_by_the_next_run(long_clip, model_dir, tmp_path):  # noqa: F811
+def test_a_killed_runs_part_is_removed_by_the_next_run(long_clip, model_dir, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     proc = start("pipelines.cli", video_args(long_clip, out / "matte.mov", model_dir))

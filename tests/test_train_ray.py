@@ -8,18 +8,11 @@ import pytest
 import torch
 
 from pipelines.train import main
-from pipelines_fixtures import ensure_ray
 from tdm.train.trainer import TIMING_KEYS
 
 ARGS = ["--preset", "tiny", "--stage", "transparency", "--data", "synthetic:length=10,max_objects=2",
         "--max-steps", "3", "--batch-size", "4", "--lr", "1e-3", "--val-size", "2",
         "--no-progress"]
-
-
-@pytest.fixture
-def ray_local():
-    """The test process's one local Ray (shared with the pipelines tests)."""
-    ensure_ray()
 
 
 def losses(output) -> list[dict]:

@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 
 import tdm
 from pipelines.cli import video_main
-from pipelines_fixtures import clip, model_dir  # noqa: F401
+from pipelines_fixtures import clip
 from tdm.weights import main as convert_main
 
 PICKLED = {"unet": ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin"),
@@ -24,7 +24,7 @@ def pickle_component(folder, component) -> None:
 
 
 @pytest.mark.parametrize("component", sorted(PICKLED))
-def test_a_pickled_component_is_refused_and_converts_back(tmp_path, model_dir, component, capsys):  # noqa: F811
+def test_a_pickled_component_is_refused_and_converts_back(tmp_path, model_dir, component, capsys):
     folder = tmp_path / "model"
     shutil.copytree(model_dir, folder)
     pickle_component(folder, component)
@@ -48,7 +48,7 @@ def test_a_pickled_component_is_refused_and_converts_back(tmp_path, model_dir, c
     assert converted(image, prompt="x").alpha.shape == (1, 48, 64)
 
 
-def test_use_safetensors_false_is_refused(model_dir):  # noqa: F811
+def test_use_safetensors_false_is_refused(model_dir):
     with pytest.raises(ValueError, match="safetensors only"):
         tdm.TDMPipeline.from_pretrained(model_dir, use_safetensors=False)
 
@@ -61,7 +61,7 @@ def test_a_pickle_that_is_not_a_state_dict_is_not_converted(tmp_path, capsys):
     assert not (tmp_path / "unet" / "diffusion_pytorch_model.safetensors").exists()
 
 
-def test_a_run_folder_with_its_own_checkpoint_loads(tmp_path, model_dir):  # noqa: F811
+def test_a_run_folder_with_its_own_checkpoint_loads(tmp_path, model_dir):
     folder = tmp_path / "run"
     shutil.copytree(model_dir, folder)
     torch.save({"step": 1, "rng": []}, folder / "checkpoint.pt")  # beside the pipeline, not a component
