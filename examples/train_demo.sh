@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # One round of training the shipped demo model (`tdm/assets/demo`) on CPU, stage by stage.
 #
-#   ROUND=runs/r1 S1=600 S2=450 S3=250 bash examples/train_demo.sh
+#   ROUND=runs/r2 INIT=runs/r1-s3 S1=450 S2=250 S3=120 bash examples/train_demo.sh
+#
+# INIT (optional) is the folder the first stage starts from: a run folder that kept its
+# teacher (the shipped folder does not), so each of its trained stages continues.
 #
 # Each stage is a run folder of its own ($ROUND-s1, -s2, -s3). A stage whose folder holds a
 # finished pipeline is skipped and one with a checkpoint is resumed, so the script can be
@@ -26,7 +29,10 @@ stage() {  # stage NAME OUTPUT ARGS...: run it, resume it, or skip it when finis
   fi
 }
 
-stage semantic "$R-s1" --max-steps "${S1:-600}" --lr 3e-4 --val-every 200
+FIRST=()
+[ -n "${INIT:-}" ] && FIRST=(--init "$INIT")
+stage semantic "$R-s1" --max-steps "${S1:-600}" --lr 3e-4 --val-every 150 --balance-classes \
+  "${FIRST[@]}"
 stage transparency "$R-s2" --max-steps "${S2:-450}" --lr 2e-4 --val-every 150 --init "$R-s1"
 stage matting "$R-s3" --max-steps "${S3:-250}" --val-every 125 --init "$R-s2" \
   --ship-if-better tdm/assets/demo

@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: when they are not pretrained)")
     p.add_argument("--vae-lr", type=float, help="the VAE encoder's lr (default: --lr)")
     p.add_argument("--text-encoder-lr", type=float, help="the text encoder's lr (default: --lr)")
+    p.add_argument("--balance-classes", action="store_true",
+                   help="semantic stage: weight the CE by 1/sqrt(region frequency) in the batch")
     p.add_argument("--reinit", action="store_true",
                    help="rebuild the stage's modules even if --init already trained them")
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint.pt")
@@ -93,7 +95,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         preset=args.preset, stage=args.stage, data=args.data, output=args.output,
         max_steps=args.max_steps, init=args.init, pretrained=args.pretrained,
         train_encoders=args.train_encoders, vae_lr=args.vae_lr,
-        text_encoder_lr=args.text_encoder_lr, reinit=args.reinit,
+        text_encoder_lr=args.text_encoder_lr, balance_classes=args.balance_classes,
+        reinit=args.reinit,
         batch_size=args.batch_size, lr=args.lr,
         milestones=args.milestones, factors=args.factors, resolution=args.resolution,
         grad_accum=args.grad_accum, clip_grad=args.clip_grad,

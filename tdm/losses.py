@@ -21,14 +21,26 @@ import torch
 import torch.nn.functional as F
 
 
-def semantic_ce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def class_balance_weights(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """(num_classes,) weights 1/sqrt(frequency) of each class among ``labels`` (any shape,
+    long); a class absent from ``labels`` gets the weight of frequency 1e-3."""
+    counts = torch.bincount(labels.flatten(), minlength=num_classes).float()
+    return (counts / counts.sum() + 1e-3).rsqrt()
+
+
+def semantic_ce(logits: torch.Tensor, labels: torch.Tensor, balance: bool = False) -> torch.Tensor:
     """Eq. (2): cross-entropy of region logits (B,3,h,w) against labels (B,h,w) long.
 
-    Labels of another size are resized (nearest) to the logits' size.
+    Labels of another size are resized (nearest) to the logits' size. With ``balance``
+    each class is weighted by :func:`class_balance_weights` of the batch (not in the
+    paper: small objects leave few foreground cells, and plain CE then learns
+    "background everywhere" first).
     """
     if labels.shape[-2:] != logits.shape[-2:]:
         labels = F.interpolate(labels[:, None].float(), size=logits.shape[-2:], mode="nearest")[:, 0]
-    return F.cross_entropy(logits, labels.long())
+    labels = labels.long()
+    weight = class_balance_weights(labels, logits.shape[1]).to(logits) if balance else None
+    return F.cross_entropy(logits, labels, weight=weight)
 
 
 def mask_at(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -20,6 +20,19 @@ def test_semantic_ce_resizes_labels_nearest():
     assert losses.semantic_ce(logits, labels).item() == pytest.approx(math.log(3), rel=1e-6)
 
 
+def test_balanced_semantic_ce_weights_rare_classes_up():
+    # 1 fg cell, 3 bg cells: weights 1/sqrt(0.25 + 1e-3) and 1/sqrt(0.75 + 1e-3)
+    logits = torch.log(torch.tensor([1.0, 2.0, 3.0])).view(1, 3, 1, 1).repeat(1, 1, 2, 2)
+    labels = torch.tensor([[[0, 1], [1, 1]]])
+    w_fg, w_bg = (0.25 + 1e-3) ** -0.5, (0.75 + 1e-3) ** -0.5
+    expected = (w_fg * -math.log(1 / 6) + 3 * w_bg * -math.log(2 / 6)) / (w_fg + 3 * w_bg)
+    assert losses.semantic_ce(logits, labels, balance=True).item() == pytest.approx(expected, rel=1e-5)
+    assert losses.semantic_ce(logits, labels).item() == pytest.approx(
+        (-math.log(1 / 6) - 3 * math.log(2 / 6)) / 4, rel=1e-6)
+    assert torch.allclose(losses.class_balance_weights(labels, 3),
+                          torch.tensor([w_fg, w_bg, 1e-3 ** -0.5]))
+
+
 def test_semantic_guidance_masked_mean_summed_over_layers():
     mask = torch.zeros(1, 1, 4, 4)
     mask[..., :2] = 1  # left half: fg/bg, right half: transparent

@@ -13,7 +13,7 @@ from pipelines.train import main
 from tdm.text import build_text_encoder, build_tokenizer
 from tdm.train import TrainConfig, Trainer, train
 from tdm.train.cache import CachedDataset
-from tdm.train.data import collate
+from tdm.train.data import collate, load_batch
 from tdm.train.setup import build_stage, held_out_source, open_data, open_held_out
 from tdm.train.ship import RECORD_NAME, read_record, ship_if_better
 from tdm.train.trainer import TIMING_KEYS
@@ -69,6 +69,18 @@ def test_encoders_train_in_the_semantic_stage_only(runs, tmp_path):
         assert not any(p.requires_grad for p in stage.text_encoder.parameters())
     with pytest.raises(ValueError, match="semantic stage only"):
         config("matting", tmp_path, train_encoders=True)
+
+
+def test_balance_classes_weights_the_semantic_ce(tmp_path, one_thread):
+    stage = build_stage(config("semantic", tmp_path, balance_classes=True))
+    batch = collate(load_batch(open_held_out(config("semantic", tmp_path)), [0, 1]))
+    torch.manual_seed(0)
+    balanced = stage(batch)["ce"]
+    stage.balance_classes = False
+    torch.manual_seed(0)
+    assert not torch.allclose(balanced, stage(batch)["ce"])
+    with pytest.raises(ValueError, match="semantic stage only"):
+        config("matting", tmp_path, balance_classes=True)
 
 
 def test_encoders_have_their_own_lr_and_get_gradients(tmp_path, one_thread):
@@ -206,7 +218,13 @@ def test_ship_if_better_refuses_a_model_that_is_not_better(runs, tmp_path):
     (target / RECORD_NAME).write_text(json.dumps(record))
     again = ship_if_better(runs["matting"], target, held_out, key, count=2)
     assert not again.shipped and again.baseline == first.candidate
+    # a higher IoU with a higher SAD (a haze over the frame) is not better either
     record["scores"]["val_iou"], record["held_out"]["seed"] = -1.0, key["seed"]
+    record["scores"]["val_sad"] = first.candidate["val_sad"] / 2
+    (target / RECORD_NAME).write_text(json.dumps(record))
+    hazy = ship_if_better(runs["matting"], target, held_out, key, count=2)
+    assert not hazy.shipped and "SAD" in hazy.message
+    record["scores"]["val_sad"] = first.candidate["val_sad"] * 2
     (target / RECORD_NAME).write_text(json.dumps(record))
     assert ship_if_better(runs["matting"], target, held_out, key, count=2).shipped
 

@@ -30,6 +30,7 @@ class TrainConfig:
     train_encoders: bool | None = None
     vae_lr: float | None = None
     text_encoder_lr: float | None = None
+    balance_classes: bool = False  # semantic CE weighted by region frequency (losses.semantic_ce)
     reinit: bool = False  # re-initialise the stage's modules even if --init already trained them
     batch_size: int | None = None
     lr: float | None = None
@@ -59,6 +60,8 @@ class TrainConfig:
         if self.train_encoders and self.stage != "semantic":
             raise ValueError("--train-encoders works in the semantic stage only: the later "
                              "stages keep the encoders the teacher was trained with")
+        if self.balance_classes and self.stage != "semantic":
+            raise ValueError("--balance-classes works in the semantic stage only")
         for name in ("milestones", "factors", "trained_stages"):
             value = getattr(self, name)
             if value is not None:

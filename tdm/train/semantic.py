@@ -18,12 +18,14 @@ from .stages import Stage
 
 class SemanticStage(Stage):
     """Trains ``teacher_unet``, ``semantic_head`` and ``text_adapter``, and with
-    ``train_encoders`` the ``vae`` encoder and the ``text_encoder``; else they are frozen."""
+    ``train_encoders`` the ``vae`` encoder and the ``text_encoder``; else they are frozen.
+    ``balance_classes`` weights the CE by region frequency (``losses.semantic_ce``)."""
 
     name = "semantic"
 
-    def __init__(self, pipe: Any, train_encoders: bool = False):
+    def __init__(self, pipe: Any, train_encoders: bool = False, balance_classes: bool = False):
         super().__init__(pipe)
+        self.balance_classes = balance_classes
         if pipe.teacher_unet is None or pipe.semantic_head is None:
             raise ValueError("the semantic stage needs a teacher: start it without --init "
                              "(or --init a folder that kept one)")
@@ -42,7 +44,7 @@ class SemanticStage(Stage):
         logits = self._logits(batch)
         # labels on the logits' grid by the rule R's target uses (a cell is fg/bg only if all of it is)
         labels, _ = pool_regions(regions(batch["alpha"])[0], logits.shape[-2:])
-        ce = semantic_ce(logits, labels)
+        ce = semantic_ce(logits, labels, balance=self.balance_classes)
         return {"loss": ce, "ce": ce}
 
     @torch.no_grad()

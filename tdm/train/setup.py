@@ -133,7 +133,8 @@ def build_stage(config: TrainConfig) -> Stage:
     cls.check_side(pipe, processing_side(config))
     saved = {name: module.state_dict() for name, module in pipe.components.items()
              if isinstance(module, torch.nn.Module)} if continues_stage(config) else {}
-    options = ({"train_encoders": train_encoders(config)} if cls is SemanticStage
+    options = ({"train_encoders": train_encoders(config),
+                "balance_classes": config.balance_classes} if cls is SemanticStage
                else {"preset": get_preset(config.preset)})
     stage = cls(pipe, **options)
     _restore(stage, saved)

@@ -1,8 +1,9 @@
 """Replace a shipped model folder only when a run's pipeline validates better.
 
 Both models are scored the way inference runs them (``TDMPipeline.__call__`` on held-out
-samples, :func:`tdm.train.validation.score`), by mean IoU (matte > 0.5) with the named
-instance. The shipped folder keeps its figure in ``validation.json`` beside the weights;
+samples, :func:`tdm.train.validation.score`): the run ships only if its mean IoU (matte >
+0.5) with the named instance is higher and its mean SAD no higher (a model that finds
+more of the object by spreading a grey haze over the frame is not better). The shipped folder keeps its figure in ``validation.json`` beside the weights;
 when that figure was measured on other held-out samples, the shipped model is scored
 again on the run's. The new folder holds the pipeline in ``dtype`` (scored as stored), the
 run's ``train_config.json`` (its lineage, for the next ``--init``) and the record; it
@@ -27,6 +28,7 @@ from .validation import pipeline_predictor, score
 
 RECORD_NAME = "validation.json"
 METRIC = "val_iou"  # higher is better
+GUARD = "val_sad"  # may not get worse
 
 
 @dataclass
@@ -67,10 +69,21 @@ def _replace_folder(source: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def worse(candidate: dict[str, float], baseline: dict[str, float]) -> str | None:
+    """Why ``candidate`` does not beat ``baseline`` (scores as :func:`evaluate` gives), or
+    None when it does: a higher IoU and a SAD no higher."""
+    if candidate[METRIC] <= baseline[METRIC]:
+        return f"held-out IoU {candidate[METRIC]:.4f} is not higher ({baseline[METRIC]:.4f})"
+    if GUARD in baseline and candidate[GUARD] > baseline[GUARD]:
+        return f"held-out SAD {candidate[GUARD]:.3f} is higher ({baseline[GUARD]:.3f})"
+    return None
+
+
 def ship_if_better(run: str | Path, target: str | Path, held_out: Any,
                    held_out_key: dict[str, Any], count: int,
                    dtype: torch.dtype = torch.float16) -> ShipDecision:
-    """Copy the pipeline in ``run`` to ``target`` if its held-out IoU beats the shipped one.
+    """Copy the pipeline in ``run`` to ``target`` if it validates better than the shipped
+    one (:func:`worse`).
 
     Args:
         run: a finished run folder (pipeline and train_config.json).
@@ -97,10 +110,10 @@ def ship_if_better(run: str | Path, target: str | Path, held_out: Any,
         baseline = evaluate(load_model(target), held_out, count)
     else:
         baseline = None
-    if baseline is not None and candidate[METRIC] <= baseline[METRIC]:
+    refusal = None if baseline is None else worse(candidate, baseline)
+    if refusal is not None:
         shutil.rmtree(staging)
-        return ShipDecision(False, f"not shipped: held-out IoU {candidate[METRIC]:.4f} is not "
-                            f"above {target}'s {baseline[METRIC]:.4f}", candidate, baseline)
+        return ShipDecision(False, f"not shipped: {refusal} than {target}'s", candidate, baseline)
     stored = TrainConfig.load(run)
     stored.save(staging)
     (staging / RECORD_NAME).write_text(json.dumps({
