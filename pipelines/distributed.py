@@ -47,12 +47,12 @@ class MatteWorker:
         import cv2
         import torch
 
-        from pipelines.model import load_pipeline, resolve_device, resolve_dtype
+        from pipelines.model_loading import load_inference_pipeline, resolve_device, resolve_dtype
 
         torch.set_num_threads(threads)
         cv2.setNumThreads(threads)
         self.device = resolve_device(device)
-        self.pipe = load_pipeline(model, self.device, resolve_dtype(dtype, self.device))
+        self.pipe = load_inference_pipeline(model, self.device, resolve_dtype(dtype, self.device))
         self.matters: dict = {}
 
     def ready(self) -> str:
@@ -62,7 +62,7 @@ class MatteWorker:
                     resolution: int | None, batch_size: int, square: bool = False) -> ChunkResult:
         """Frames start..stop of `path` -> (frame indices (N,), alphas (P,N,H,W) uint16,
         this actor's peak GPU memory in MiB so far or None on CPU)."""
-        from pipelines.model import FrameMatter
+        from pipelines.frame_matter import FrameMatter
         from pipelines.streams import batched
 
         key = (prompts, resolution, square)

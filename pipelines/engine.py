@@ -9,8 +9,9 @@ import torch
 from pipelines.distributed import RayScheduler, VideoRun, WorkerPool, ray_session
 from pipelines.job import VideoJob, prepare_job
 from pipelines.local import run_local
-from pipelines.model import (FrameMatter, load_pipeline, model_source, resolve_device,
-                             resolve_dtype)
+from pipelines.frame_matter import FrameMatter
+from pipelines.model_loading import (load_inference_pipeline, model_source, resolve_device,
+                                     resolve_dtype)
 from pipelines.options import MatteOptions
 from pipelines.progress import Progress, job_progress, summary
 
@@ -44,7 +45,7 @@ class Engine:
                     torch.set_num_threads(opts.threads)
                 dtype = resolve_dtype(opts.dtype, device)
                 log(f"device: {device}, {opts.dtype}")
-                self.pipe = load_pipeline(model, device, dtype)
+                self.pipe = load_inference_pipeline(model, device, dtype)
                 self.device = str(device)
         except BaseException:
             self._stack.close()

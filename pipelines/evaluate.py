@@ -28,7 +28,7 @@ import torch
 from pipelines.console import Parser, run_command
 from pipelines.datasets import open_dataset_with_video
 from pipelines.errors import UsageError, one_line
-from pipelines.model import load_pipeline, quiet_loading, resolve_device, resolve_dtype
+from pipelines.model_loading import load_inference_pipeline, quiet_loading, resolve_device, resolve_dtype
 from pipelines.options import DEVICES, DTYPES, check_resolution
 from tdm import metrics
 
@@ -175,7 +175,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--limit must be at least 1")
     device = resolve_device(args.device)
     dataset = open_eval_data(args.data, args.size)
-    pipe = load_pipeline(args.model, device, resolve_dtype(args.dtype, device))
+    pipe = load_inference_pipeline(args.model, device, resolve_dtype(args.dtype, device))
     start = time.perf_counter()
     with quiet_loading(), torch.inference_mode():
         pipe.set_progress_bar_config(disable=True)

@@ -25,7 +25,7 @@ import torch
 
 from pipelines.console import Parser, run_command
 from pipelines.errors import UsageError
-from pipelines.model import load_pipeline, quiet_loading, resolve_device, resolve_dtype
+from pipelines.model_loading import load_inference_pipeline, quiet_loading, resolve_device, resolve_dtype
 from pipelines.options import DEVICES
 from tdm import metrics
 
@@ -92,7 +92,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.count < 1 or args.size < 64:
         raise UsageError("--count must be at least 1 and --size at least 64")
     device = resolve_device(args.device)
-    pipe = load_pipeline(args.model, device, resolve_dtype("fp32", device))
+    pipe = load_inference_pipeline(args.model, device, resolve_dtype("fp32", device))
     with quiet_loading(), torch.inference_mode():
         summary = evaluate(pipe, args.split, args.count, args.seed, args.size)
     print(json.dumps(summary) if args.json else "\n".join(f"{k:<20} {v}" for k, v in summary.items()))

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 from pipelines.console import Parser, run_command
 from pipelines.datasets import open_dataset_with_video
 from pipelines.errors import one_line
-from pipelines.model import quiet_loading
+from pipelines.model_loading import quiet_loading
 from pipelines.options import resolve
 from tdm.config import PRESET_NAMES
 from tdm.train import TrainConfig, train

@@ -5,7 +5,7 @@ Shaped like diffusers' Marigold pipelines. A frame goes (``tdm.image_processor``
 the paper's squash to ``resolution`` x ``resolution`` (sec. 4.2, appendix 6.2.3) -> VAE
 encoder (``z = E(x).mode() * scaling_factor``, x in [-1, 1]) -> student U-Net at t=1 with
 the adapted text features -> alpha head (alpha_lr, R at 1/8) -> detail decoder (alpha and
-its context feature at processing size) (``tdm.model``) -> unpad -> sparse upsampler to
+its context feature at processing size) (``tdm.forward``) -> unpad -> sparse upsampler to
 the output size (the input size, long side capped at ``max_output_side``) -> exact resize
 to the input size.
 """
@@ -24,7 +24,7 @@ from transformers import CLIPTextModel, CLIPTokenizer
 from .decoder import DetailDecoder
 from .heads import AlphaHead, SemanticHead
 from .image_processor import ImageInput, TDMImageProcessor
-from .model import encode_latents, encode_prompt, run_student
+from .forward import encode_latents, encode_prompt, run_student
 from .refine import SparseUpsampler
 from .text import TextAdapter
 from .unets import TDMUNet

@@ -6,7 +6,7 @@ from diffusers.models.attention_processor import Attention, AttnProcessor2_0
 from tdm.attention import TDMAttnProcessor, capture_attention
 from tdm.config import get_preset
 from tdm.heads import AlphaHead, SemanticHead
-from tdm.model import run_student, run_teacher
+from tdm.forward import run_student, run_teacher
 from tdm.unets import KD_POINTS, build_student_unet, build_teacher_unet
 
 TINY = get_preset("tiny")

@@ -14,14 +14,14 @@ from safetensors.torch import load_file, save_file
 import pipelines.model_check
 from pipelines import UsageError
 from pipelines.cli import video_main
-from pipelines.model import load_pipeline, model_source
+from pipelines.model_loading import load_inference_pipeline, model_source
 
 CPU = torch.device("cpu")
 
 
 def load_error(model) -> str:
     with pytest.raises(UsageError) as err:
-        load_pipeline(str(model), CPU, torch.float32)
+        load_inference_pipeline(str(model), CPU, torch.float32)
     message = str(err.value)
     assert "\n" not in message and "stacktrace" not in message and "above report" not in message
     return message

@@ -1,6 +1,6 @@
 """Targets shared by the stages: region labels, the mask M and their 1/8-grid versions.
 
-The encoders (``tdm.model.encode_prompt`` / ``encode_latents``) are the ones inference
+The encoders (``tdm.forward.encode_prompt`` / ``encode_latents``) are the ones inference
 uses; they build a graph only when their parameters train (the semantic stage with
 ``train_encoders``).
 """

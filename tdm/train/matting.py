@@ -9,7 +9,7 @@ import torch
 from tdm.config import Preset
 from tdm.decoder import DetailDecoder
 from tdm.losses import matting_terms
-from tdm.model import run_student
+from tdm.forward import run_student
 
 from .stages import Stage
 

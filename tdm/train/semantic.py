@@ -10,7 +10,7 @@ import torch
 
 from tdm.data.regions import pool_regions
 from tdm.losses import semantic_ce
-from tdm.model import run_teacher
+from tdm.forward import run_teacher
 
 from .inputs import regions
 from .stages import Stage

@@ -14,7 +14,7 @@ import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
 from torch import nn
 
-from tdm.model import encode_latents, encode_prompt
+from tdm.forward import encode_latents, encode_prompt
 
 
 class Stage(nn.Module, abc.ABC):
@@ -44,7 +44,7 @@ class Stage(nn.Module, abc.ABC):
 
     def encode(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         """(latents (B,4,H/8,W/8), adapted text features (B,L,D)) of a batch, encoded as
-        at inference (``tdm.model``)."""
+        at inference (``tdm.forward``)."""
         latents = encode_latents(self.vae, batch["image"])
         return latents, encode_prompt(self.tokenizer, self.text_encoder, self.text_adapter, batch["text"])
 

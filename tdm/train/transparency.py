@@ -11,7 +11,7 @@ from torch import nn
 from tdm import losses
 from tdm.config import Preset
 from tdm.heads import Projections
-from tdm.model import run_student, run_teacher
+from tdm.forward import run_student, run_teacher
 from tdm.unets import KD_POINTS, build_student_unet
 
 from .inputs import low_res, low_res_mask, regions

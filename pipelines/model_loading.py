@@ -1,6 +1,7 @@
-"""The model side of the frame pipeline: load once, encode prompts once, matte frame batches.
+"""Loading the model for inference: --device / --dtype resolved, --model resolved to a
+checked folder, hub id or the shipped demo, and the pipeline loaded on the device, quietly.
 
-Alpha leaves this module quantised to uint16 (`pipelines.quantize`).
+Frames become mattes in `pipelines.frame_matter`.
 """
 from __future__ import annotations
 
@@ -8,12 +9,10 @@ import contextlib
 from pathlib import Path
 from typing import Iterator
 
-import numpy as np
 import torch
 
 from pipelines.errors import UsageError
 from pipelines.options import DTYPES
-from pipelines.quantize import quantize
 
 
 def resolve_device(name: str) -> torch.device:
@@ -69,7 +68,7 @@ def model_source(model: object) -> object:
     return str(path)
 
 
-def load_pipeline(model: object, device: torch.device, dtype: torch.dtype):
+def load_inference_pipeline(model: object, device: torch.device, dtype: torch.dtype):
     """A TDMPipeline on `device` in `dtype`, from a folder, hub id, or as given.
 
     A hub id is downloaded first (to the Hugging Face cache); the folder is then checked
@@ -119,22 +118,3 @@ def quiet_loading() -> Iterator[None]:
         transformers.logging.enable_progress_bar()
         diffusers.logging.set_verbosity(levels[0])
         transformers.logging.set_verbosity(levels[1])
-
-
-class FrameMatter:
-    """Prompts encoded once; then frame batches -> alpha (P, N, H, W) uint16 per prompt."""
-
-    def __init__(self, pipe, prompts: list[str], resolution: int | None, square: bool = False):
-        self.pipe = pipe
-        self.resolution, self.square = resolution, square
-        with torch.inference_mode():
-            self.embeddings = pipe.encode_prompt(list(prompts))
-
-    def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        """rgb (N,H,W,3) uint8 -> (P,N,H,W) uint16; image latents shared by all prompts."""
-        with torch.inference_mode():
-            encoded = self.pipe.encode_images(rgb, resolution=self.resolution, square=self.square)
-            # each prompt's float alpha is quantised as soon as it exists: one at a time
-            return np.stack([quantize(self.pipe.predict_alpha(encoded, self.embeddings[p:p + 1])
-                                      .alpha.float().cpu().numpy())
-                             for p in range(self.embeddings.shape[0])])
