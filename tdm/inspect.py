@@ -68,7 +68,7 @@ def gmacs(fn: Callable[[], object]) -> Macs:
 def projections_params(pipe: TDMPipeline) -> int:
     """Parameters of the six distillation projections Phi (training only, eq. 4), sized
     as the transparency stage sizes them."""
-    from .train.transparency import out_channels  # the training package, only when asked
+    from .train.stages.transparency import out_channels  # the training package, only when asked
 
     points = tuple(KD_POINTS)
     phi = Projections(points=points,

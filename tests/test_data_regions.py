@@ -35,7 +35,7 @@ def test_batched_shapes_and_default_kernel():
 
 def test_pool_regions_one_rule_for_labels_and_mask():
     from tdm.data.regions import pool_regions
-    from tdm.train.inputs import low_res_mask
+    from tdm.train.stages.targets import low_res_mask
 
     alpha = torch.zeros(1, 1, 16, 24)
     alpha[..., :12] = 1.0      # fg cols 0..10 after erosion, transparent 11..12, bg 13..23

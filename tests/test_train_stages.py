@@ -13,8 +13,7 @@ from tdm.train import TrainConfig, train
 from tdm.train.data import collate
 from tdm.config import get_preset
 from tdm.decoder import DetailDecoder
-from tdm.train.matting import MattingStage
-from tdm.train.upsampler import UpsamplerStage
+from tdm.train.stages import MattingStage, UpsamplerStage
 from tdm.train.setup import build_stage, data_resolution, open_data, processing_side
 from tdm.unets import student_teacher_copy_map
 

@@ -4,7 +4,7 @@
 initialised ``torch.distributed`` group (``pipelines.train`` launches it with Ray Train).
 """
 from .config import TrainConfig
-from .setup import STAGES
+from .stages import STAGES
 from .trainer import Trainer, train
 
 __all__ = ["STAGES", "TrainConfig", "Trainer", "train"]

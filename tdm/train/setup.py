@@ -1,4 +1,4 @@
-"""Building a stage and its data from a :class:`TrainConfig`."""
+"""The pipeline a run starts from, its stage and its data, from a :class:`TrainConfig`."""
 from __future__ import annotations
 
 import warnings
@@ -12,16 +12,10 @@ from tdm.config import get_preset
 from .cache import CachedDataset, cache_folder
 from .config import TrainConfig
 from .lineage import continues_stage, train_encoders
-from .matting import MattingStage
-from .semantic import SemanticStage
-from .stages import Stage
-from .transparency import TransparencyStage
-from .upsampler import UpsamplerStage
+from .stages import STAGES, SemanticStage, Stage
 
 # (spec, size=, seed=, augment=, samples_per_iteration=) -> dataset, as tdm.data.open_dataset
 DataOpener = Callable[..., Any]
-STAGES: dict[str, type[Stage]] = {
-    cls.name: cls for cls in (SemanticStage, TransparencyStage, MattingStage, UpsamplerStage)}
 # the held-out split each real download has: RefMatte test, RefCOCO (UNC) val (it has
 # train/val/testA/testB), P3M-10k validation/P3M-500-NP, AM-2k validation. RM-1K is one
 # real-world set with no split (the paper trains on all of it): validation leaves it out.
@@ -96,7 +90,7 @@ def open_data(config: TrainConfig, global_batch: int, opener: DataOpener | None 
     return train, open_held_out(config, opener)
 
 
-def load_pipeline(config: TrainConfig) -> Any:
+def starting_pipeline(config: TrainConfig) -> Any:
     """The --init folder's pipeline in fp32 (a shipped one may be fp16), else a fresh one
     with a teacher: random weights, or SD-1.5's (``--pretrained``)."""
     import tdm
@@ -129,7 +123,7 @@ def build_stage(config: TrainConfig) -> Stage:
         # the attention maps captured for L_STM/L_CTM are not taken again on recompute
         raise ValueError("--gradient-checkpointing works for the semantic stage only")
     cls = STAGES[config.stage]
-    pipe = load_pipeline(config)
+    pipe = starting_pipeline(config)
     cls.check_side(pipe, processing_side(config))
     saved = {name: module.state_dict() for name, module in pipe.components.items()
              if isinstance(module, torch.nn.Module)} if continues_stage(config) else {}

@@ -12,8 +12,8 @@ from tdm.data.regions import pool_regions
 from tdm.losses import semantic_ce
 from tdm.forward import run_teacher
 
-from .inputs import regions
-from .stages import Stage
+from .base import Stage
+from .targets import regions
 
 
 class SemanticStage(Stage):

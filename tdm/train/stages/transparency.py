@@ -14,8 +14,8 @@ from tdm.heads import Projections
 from tdm.forward import run_student, run_teacher
 from tdm.unets import KD_POINTS, build_student_unet
 
-from .inputs import low_res, low_res_mask, regions
-from .stages import Stage
+from .base import Stage
+from .targets import low_res, low_res_mask, regions
 
 
 def out_channels(module: nn.Module) -> int:

@@ -1,9 +1,9 @@
-"""The stage interface every training stage implements, and the stage registry.
+"""The stage interface every training stage implements.
 
 A stage is an ``nn.Module`` that owns the modules of one training stage. It says which
 of them train (``trainable``), runs the forward and returns the loss terms, predicts
 alpha for validation, and hands back the pipeline to save at the end. The registry of
-the four stages is ``tdm.train.setup.STAGES``.
+the four stages is ``tdm.train.stages.STAGES``.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from tdm.decoder import DetailDecoder
 from tdm.losses import matting_terms
 from tdm.forward import run_student
 
-from .stages import Stage
+from .base import Stage
 
 
 class FrozenStudentStage(Stage):
