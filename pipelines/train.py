@@ -23,7 +23,7 @@ from tdm.config import PRESET_NAMES
 from tdm.train import TrainConfig, train
 from tdm.train.sampling import micro_batch_size
 from tdm.train.setup import held_out_source, open_data, open_held_out
-from tdm.train.schedule import PAPER_HYPER
+from tdm.train.optimizer import PAPER_HYPER
 
 
 class TrainingFailed(RuntimeError):

@@ -9,7 +9,7 @@ from tdm.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, se
 from tdm.train.config import TrainConfig
 from tdm.train.sampling import MicroBatchSampler
 from tdm.train.setup import validation_spec
-from tdm.train.schedule import PAPER_HYPER, build_optimizer, lr_factor
+from tdm.train.optimizer import PAPER_HYPER, build_optimizer, lr_factor
 
 
 def test_paper_schedule_poly_then_milestones():

@@ -13,9 +13,9 @@ from typing import Any, Callable
 
 from torch.utils.data import Dataset
 
+from .interleave import InterleavedDataset, InterleavedSchedule
 from .matting import open_folder_set, open_refmatte
 from .refcoco import open_refcoco
-from .schedule import InterleavedDataset, InterleavedSchedule
 from .synthetic import SyntheticMattingDataset
 from .videos import ReadFrames, VideoMattingDataset
 

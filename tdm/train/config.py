@@ -5,7 +5,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from .schedule import PAPER_HYPER, Hyper
+from .optimizer import PAPER_HYPER, Hyper
 
 CONFIG_NAME = "train_config.json"
 

@@ -11,7 +11,7 @@ import dataclasses
 from pathlib import Path
 
 from .config import CONFIG_NAME, TrainConfig
-from .schedule import PAPER_HYPER
+from .optimizer import PAPER_HYPER
 
 STAGE_ORDER: tuple[str, ...] = tuple(PAPER_HYPER)
 

@@ -26,7 +26,7 @@ from .config import TrainConfig
 from .data import collate, to_device
 from .lineage import resolved
 from .sampling import MicroBatchSampler, micro_batch_size
-from .schedule import build_optimizer
+from .optimizer import build_optimizer
 from .setup import DataOpener, build_stage, open_data, processing_side
 from .validation import validate
 
