@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import real_layouts
+from tdm.data.image_matting import open_folder_set, open_refmatte
 from tdm.data.io import load_plain_pickle
-from tdm.data.matting import open_folder_set, open_refmatte
 from tdm.data.refcoco import decode_segmentation, open_refcoco, rle_counts_from_string
 
 

@@ -8,7 +8,7 @@ import torch
 
 import real_layouts
 from pipelines import evaluate
-from tdm.data.matting import open_folder_set
+from tdm.data.image_matting import open_folder_set
 
 
 class _Pipe:

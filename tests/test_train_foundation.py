@@ -12,8 +12,8 @@ import tdm
 from pipelines.train import main
 from tdm.text import build_text_encoder, build_tokenizer
 from tdm.train import TrainConfig, Trainer, train
+from tdm.train.batches import collate, load_batch
 from tdm.train.cache import CachedDataset
-from tdm.train.data import collate, load_batch
 from tdm.train.setup import build_stage, held_out_source, open_data, open_held_out
 from tdm.train.ship import RECORD_NAME, read_record, ship_if_better
 from tdm.train.trainer import TIMING_KEYS

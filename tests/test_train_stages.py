@@ -10,7 +10,7 @@ import torch
 
 import tdm
 from tdm.train import TrainConfig, train
-from tdm.train.data import collate
+from tdm.train.batches import collate
 from tdm.config import get_preset
 from tdm.decoder import DetailDecoder
 from tdm.train.stages import MattingStage, UpsamplerStage

@@ -13,8 +13,8 @@ from typing import Any, Callable
 
 from torch.utils.data import Dataset
 
+from .image_matting import open_folder_set, open_refmatte
 from .interleave import InterleavedDataset, InterleavedSchedule
-from .matting import open_folder_set, open_refmatte
 from .refcoco import open_refcoco
 from .synthetic import SyntheticMattingDataset
 from .videos import ReadFrames, VideoMattingDataset

@@ -20,13 +20,13 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from .batches import collate, to_device
 from .cache import unwrap
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import TrainConfig
-from .data import collate, to_device
 from .lineage import resolved
-from .sampling import MicroBatchSampler, micro_batch_size
 from .optimizer import build_optimizer
+from .sampling import MicroBatchSampler, micro_batch_size
 from .setup import DataOpener, build_stage, open_data, processing_side
 from .validation import validate
 

@@ -8,7 +8,7 @@ import torch
 
 from tdm import metrics
 
-from .data import collate, load_batch, to_device
+from .batches import collate, load_batch, to_device
 
 METRICS = ("sad", "mse", "grad", "conn")
 Predict = Callable[[dict[str, Any]], torch.Tensor]  # batch -> alpha (B,1,H,W) in [0,1]
