@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 RUN = "import sys; from pipelines.cli import video_main; sys.exit(video_main(sys.argv[1:]))"
-MAKE = ("import sys; from video.synth import make_clip; "
-        "make_clip(sys.argv[1], frames=int(sys.argv[2]), width=int(sys.argv[3]), "
+MAKE = ("import sys; from video.synth import write_pattern_clip; "
+        "write_pattern_clip(sys.argv[1], frames=int(sys.argv[2]), width=int(sys.argv[3]), "
         "height=int(sys.argv[4]), audio=None, gop=30)")
 
 

@@ -43,7 +43,7 @@ from pipelines.job import prepare_job
 from pipelines.local import run_local
 from pipelines.options import MatteOptions
 from pipelines.progress import Progress
-from video.synth import make_clip
+from video.synth import write_pattern_clip
 
 
 def zeros_matter(rgb: np.ndarray) -> np.ndarray:
@@ -76,8 +76,8 @@ def batch_case(root: Path, model: str, args: argparse.Namespace) -> dict:
     clips = root / "batch"
     clips.mkdir()
     for i in range(args.batch_clips):
-        make_clip(str(clips / f"clip{i}.mp4"), frames=args.batch_frames, width=args.width,
-                  height=args.height, gop=12)
+        write_pattern_clip(str(clips / f"clip{i}.mp4"), frames=args.batch_frames, width=args.width,
+                           height=args.height, gop=12)
     opts = MatteOptions(model=model, resolution=args.resolution, batch_size=args.batch_size,
                         chunk_frames=args.batch_chunk_frames, ray_address="local",
                         num_workers=args.workers, quiet=True)
@@ -122,8 +122,8 @@ def local_ray() -> Iterator[None]:
 
 def clip_case(root: Path, model: str, args: argparse.Namespace) -> dict:
     """One clip: I/O alone, the local executor, and Ray workers (same output?)."""
-    src = make_clip(str(root / "clip.mp4"), frames=args.frames, width=args.width,
-                    height=args.height, gop=12)
+    src = write_pattern_clip(str(root / "clip.mp4"), frames=args.frames, width=args.width,
+                             height=args.height, gop=12)
     io_fps = io_only_fps(src, root / "io.mkv", args.batch_size)
     common = {"model": model, "resolution": args.resolution, "batch_size": args.batch_size}
     local_s, local = timed_matte(src, root / "local.mkv", **common)

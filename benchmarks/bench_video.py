@@ -15,7 +15,7 @@ import numpy as np
 
 import video
 from video.random_access import _decord_reader, _pyav_batch, decord_agrees
-from video.synth import make_clip
+from video.synth import write_pattern_clip
 
 
 def _timed(fn) -> float:
@@ -32,8 +32,8 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=32)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        path = make_clip(str(Path(tmp) / "bench.mp4"), frames=args.frames, width=args.width,
-                         height=args.height, gop=30, options={"bf": "2"})
+        path = write_pattern_clip(str(Path(tmp) / "bench.mp4"), frames=args.frames, width=args.width,
+                                  height=args.height, gop=30, options={"bf": "2"})
         info = video.probe(path)
         idx = np.random.default_rng(0).integers(0, info.num_frames, args.samples)
         n = info.num_frames

@@ -28,11 +28,11 @@ def peak_rss_mib() -> float:
 def stream_once(frames: int, width: int, height: int, kind: str, ext: str) -> dict:
     """Generate a clip of `frames` frames, stream it to an output, report peak RSS."""
     import video
-    from video.synth import make_clip, pattern_alpha
+    from video.synth import write_pattern_clip, pattern_alpha
 
     with tempfile.TemporaryDirectory() as tmp:
-        src = make_clip(str(Path(tmp) / "src.mp4"), frames=frames, width=width, height=height,
-                        audio="aac", gop=30)
+        src = write_pattern_clip(str(Path(tmp) / "src.mp4"), frames=frames, width=width, height=height,
+                                 audio="aac", gop=30)
         info = video.probe(src)
         with video.VideoWriter(str(Path(tmp) / f"out{ext}"), kind, like=info) as writer:
             for frame in video.read_frames(src):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import video
-from video.synth import make_clip
+from video.synth import write_pattern_clip
 
 FAST = {"resolution": 64, "batch_size": 4, "quiet": True}
 CLIP_FRAMES = 12
@@ -18,8 +18,8 @@ CLIP_FRAMES = 12
 
 def clip(path: Path, frames: int = CLIP_FRAMES, audio: bool = True) -> str:
     """A 64x48 H.264 clip (keyframe every 4 frames) with an AAC tone unless audio=False."""
-    return make_clip(str(path), frames=frames, width=64, height=48,
-                     audio="aac" if audio else None, gop=4)
+    return write_pattern_clip(str(path), frames=frames, width=64, height=48,
+                              audio="aac" if audio else None, gop=4)
 
 
 def ensure_ray() -> None:

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 import video
-from video.synth import make_clip
+from video.synth import write_pattern_clip
 
 FRAMES = 48
 CUTS = (0.1, 0.25, 0.5, 0.75, 0.95)
-# name -> make_clip arguments; "faststart" files are remuxed with the index in front.
+# name -> write_pattern_clip arguments; "faststart" files are remuxed with the index in front.
 # The faststart clips are larger: their index must not fill the first tenth of the file.
 FORMATS = {
     "h264-aac.mkv": dict(codec="libx264", audio="aac"),
@@ -45,10 +45,10 @@ def sources(tmp_path_factory) -> dict[str, tuple[bytes, dict[int, np.ndarray]]]:
         kwargs = {"width": 160, "height": 120} | kwargs
         path = str(folder / name)
         if name.startswith("faststart"):
-            plain = make_clip(str(folder / f"plain-{name}"), frames=FRAMES, gop=8, **kwargs)
+            plain = write_pattern_clip(str(folder / f"plain-{name}"), frames=FRAMES, gop=8, **kwargs)
             remux(plain, path, {"movflags": "faststart"})
         else:
-            make_clip(path, frames=FRAMES, gop=8, **kwargs)
+            write_pattern_clip(path, frames=FRAMES, gop=8, **kwargs)
         made[name] = (open(path, "rb").read(), {f.pts: f.rgb for f in video.read_frames(path)})
     return made
 
@@ -96,7 +96,7 @@ def test_a_chunk_of_a_cut_file_reads_like_the_whole(name, fraction, sources, tmp
 @pytest.mark.parametrize("fraction", CUTS)
 @pytest.mark.parametrize("ext", [".mp4", ".mov"])
 def test_an_mp4_cut_before_its_index_is_one_clear_line(ext, fraction, tmp_path):
-    path = make_clip(str(tmp_path / f"whole{ext}"), frames=FRAMES, width=160, height=120, gop=8)
+    path = write_pattern_clip(str(tmp_path / f"whole{ext}"), frames=FRAMES, width=160, height=120, gop=8)
     data = open(path, "rb").read()
     assert data.find(b"moov") > data.find(b"mdat") > 0  # the index is written last
     cut = cut_copy(tmp_path, f"c{ext}", data, fraction)

@@ -194,9 +194,9 @@ def test_a_symlink_loop_is_one_line_exit_2(capsys, tmp_path, model_dir, where):
 
 
 def test_a_warning_is_one_line(capsys, tmp_path, model_dir):
-    from video.synth import make_clip
+    from video.synth import write_pattern_clip
 
-    full = Path(make_clip(str(tmp_path / "full.mkv"), frames=24, width=64, height=48, gop=4))
+    full = Path(write_pattern_clip(str(tmp_path / "full.mkv"), frames=24, width=64, height=48, gop=4))
     cut = tmp_path / "cut.mkv"
     cut.write_bytes(full.read_bytes()[: full.stat().st_size * 6 // 10])
     code, err = tdm_video(capsys, cut, "-p", "x", "-o", tmp_path / "o.mkv", model=model_dir)

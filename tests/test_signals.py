@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import video
-from video.synth import make_clip
+from video.synth import write_pattern_clip
 from video.writer import STALE_SECONDS, remove_stale_parts
 
 ENV = os.environ | {"OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "RAY_AUTH_MODE": "disabled",
@@ -24,8 +24,8 @@ ENV = os.environ | {"OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "RAY_AUTH_MOD
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory) -> str:
     """240 frames: long enough to be stopped mid-run with the tiny model."""
-    return make_clip(str(tmp_path_factory.mktemp("long") / "long.mp4"), frames=240, width=64,
-                     height=48, gop=8, audio="aac")
+    return write_pattern_clip(str(tmp_path_factory.mktemp("long") / "long.mp4"), frames=240, width=64,
+                              height=48, gop=8, audio="aac")
 
 
 def start(module: str, args: list) -> subprocess.Popen:
@@ -116,7 +116,7 @@ def write_some(writer: video.VideoWriter, info: video.VideoInfo, frames: int = 2
 
 @pytest.fixture
 def small_clip(tmp_path) -> video.VideoInfo:
-    return video.probe(make_clip(str(tmp_path / "in.mp4"), frames=4))
+    return video.probe(write_pattern_clip(str(tmp_path / "in.mp4"), frames=4))
 
 
 @pytest.mark.timeout(300)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import video
-from video.synth import make_clip
+from video.synth import write_pattern_clip
 from pipelines_fixtures import probe_error
 
 
@@ -34,14 +34,14 @@ def test_no_video_stream(tmp_path):
 
 
 def test_truncated_mp4_without_index_is_an_error(tmp_path):
-    path = make_clip(str(tmp_path / "c.mp4"), frames=12)
+    path = write_pattern_clip(str(tmp_path / "c.mp4"), frames=12)
     data = open(path, "rb").read()
     open(path, "wb").write(data[: len(data) // 2])  # moov atom is at the end: nothing is indexed
     probe_error(path)
 
 
 def test_truncated_stream_yields_decodable_frames_and_warns(tmp_path):
-    path = make_clip(str(tmp_path / "c.mkv"), frames=24, codec="mjpeg", pix_fmt="yuvj420p")
+    path = write_pattern_clip(str(tmp_path / "c.mkv"), frames=24, codec="mjpeg", pix_fmt="yuvj420p")
     data = open(path, "rb").read()
     open(path, "wb").write(data[: int(len(data) * 0.6)])
     with pytest.warns(UserWarning, match="could not be decoded"):
@@ -51,7 +51,7 @@ def test_truncated_stream_yields_decodable_frames_and_warns(tmp_path):
 
 
 def test_corrupt_data_yields_what_decodes_and_warns(tmp_path):
-    path = make_clip(str(tmp_path / "c.mkv"), frames=24)
+    path = write_pattern_clip(str(tmp_path / "c.mkv"), frames=24)
     data = bytearray(open(path, "rb").read())
     a, b = int(len(data) * 0.4), int(len(data) * 0.6)
     data[a:b] = np.random.default_rng(0).integers(0, 256, b - a, dtype=np.uint8).tobytes()

@@ -8,7 +8,7 @@ import pytest
 
 import video
 from video.random_access import decord_agrees
-from video.synth import make_clip, pattern
+from video.synth import write_pattern_clip, pattern
 
 CODECS = [  # (file name, codec, pix_fmt, options)
     ("h264.mp4", "libx264", "yuv420p", {"bf": "2"}),
@@ -29,8 +29,8 @@ def _decode_all(path):
 @pytest.mark.parametrize("name,codec,pix_fmt,options", CODECS, ids=[c[0] for c in CODECS])
 def test_counts_pts_and_chunks_join(tmp_path, name, codec, pix_fmt, options):
     odd = pix_fmt in ("yuv444p", "yuvj420p", "rgb8")  # odd sizes where the codec allows them
-    path = make_clip(str(tmp_path / name), frames=12, width=63 if odd else 64, height=47 if odd else 48,
-                     codec=codec, pix_fmt=pix_fmt, options=options)
+    path = write_pattern_clip(str(tmp_path / name), frames=12, width=63 if odd else 64,
+                              height=47 if odd else 48, codec=codec, pix_fmt=pix_fmt, options=options)
     info = video.probe(path)
     full = _decode_all(path)
     assert info.num_frames == len(full) == 12
@@ -46,7 +46,7 @@ def test_counts_pts_and_chunks_join(tmp_path, name, codec, pix_fmt, options):
 
 def test_vfr_pts_kept(tmp_path):
     pts = [0, 10, 15, 40, 41, 60, 90, 91, 120, 150, 151, 152]
-    path = make_clip(str(tmp_path / "vfr.mkv"), pts=pts, time_base=Fraction(1, 100))
+    path = write_pattern_clip(str(tmp_path / "vfr.mkv"), pts=pts, time_base=Fraction(1, 100))
     times = [f.time for f in video.read_frames(path)]
     assert np.allclose(times, np.asarray(pts) / 100, atol=1e-3)
     part = list(video.read_frames(path, 4, 8))
@@ -55,7 +55,7 @@ def test_vfr_pts_kept(tmp_path):
 
 
 def test_ntsc_rate_is_exact(tmp_path):
-    path = make_clip(str(tmp_path / "ntsc.mp4"), rate=Fraction(30000, 1001))
+    path = write_pattern_clip(str(tmp_path / "ntsc.mp4"), rate=Fraction(30000, 1001))
     info = video.probe(path)
     assert info.fps == Fraction(30000, 1001)
     assert [f.time for f in video.read_frames(path)][:3] == [0.0, float(Fraction(1001, 30000)),
@@ -64,8 +64,8 @@ def test_ntsc_rate_is_exact(tmp_path):
 
 @pytest.mark.parametrize("rotation", [90, 180, 270])
 def test_rotation_applied(tmp_path, rotation):
-    plain = make_clip(str(tmp_path / "plain.mp4"), width=64, height=48)
-    rotated = make_clip(str(tmp_path / "rot.mp4"), width=64, height=48, rotation=rotation)
+    plain = write_pattern_clip(str(tmp_path / "plain.mp4"), width=64, height=48)
+    rotated = write_pattern_clip(str(tmp_path / "rot.mp4"), width=64, height=48, rotation=rotation)
     info = video.probe(rotated)
     assert info.rotation == rotation
     assert (info.width, info.height) == ((48, 64) if rotation % 180 else (64, 48))
@@ -90,7 +90,7 @@ def test_image_folder_natural_sort_and_fps(tmp_path):
 
 
 def test_read_frames_at_matches_sequential(tmp_path):
-    path = make_clip(str(tmp_path / "c.mp4"), frames=30, options={"bf": "2"}, gop=8)
+    path = write_pattern_clip(str(tmp_path / "c.mp4"), frames=30, options={"bf": "2"}, gop=8)
     full = np.stack([f.rgb for f in video.read_frames(path)])
     idx = [29, 0, 17, 17, 3, 12]
     got = video.read_frames_at(path, idx)
@@ -105,7 +105,7 @@ def test_read_frames_at_matches_sequential(tmp_path):
 
 def test_read_frames_at_pyav_fallback_is_exact(tmp_path):
     pts = [0, 10, 15, 40, 41, 60, 90, 91, 120, 150, 151, 152]
-    path = make_clip(str(tmp_path / "vfr.mkv"), pts=pts, time_base=Fraction(1, 100))
+    path = write_pattern_clip(str(tmp_path / "vfr.mkv"), pts=pts, time_base=Fraction(1, 100))
     full = np.stack([f.rgb for f in video.read_frames(path)])
     rgba = video.read_frames_at(path, [7, 2], alpha=True)  # alpha always takes PyAV
     assert rgba.shape == (2, 48, 64, 4)
@@ -113,7 +113,7 @@ def test_read_frames_at_pyav_fallback_is_exact(tmp_path):
 
 
 def test_early_break_does_not_hang(tmp_path):
-    path = make_clip(str(tmp_path / "c.mp4"), frames=40)
+    path = write_pattern_clip(str(tmp_path / "c.mp4"), frames=40)
     done = threading.Event()
 
     def run():
@@ -128,6 +128,6 @@ def test_early_break_does_not_hang(tmp_path):
 
 
 def test_audio_detected(tmp_path):
-    info = video.probe(make_clip(str(tmp_path / "a.mp4"), audio="aac"))
+    info = video.probe(write_pattern_clip(str(tmp_path / "a.mp4"), audio="aac"))
     assert info.has_audio and info.audio_codec == "aac"
-    assert not video.probe(make_clip(str(tmp_path / "b.mp4"))).has_audio
+    assert not video.probe(write_pattern_clip(str(tmp_path / "b.mp4"))).has_audio

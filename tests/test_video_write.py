@@ -9,7 +9,7 @@ import pytest
 
 import video
 from video.compose import Background, composite, estimate_foreground
-from video.synth import make_clip, pattern_alpha
+from video.synth import write_pattern_clip, pattern_alpha
 
 ALPHA_OUTPUTS = [  # (name, kind, max abs alpha error, mean error)
     ("matte.mp4", "alpha", 0.06, 0.01),
@@ -32,7 +32,7 @@ def _write(src, out, kind, **kw):
 
 @pytest.mark.parametrize("name,kind,max_err,mean_err", ALPHA_OUTPUTS, ids=[a[0] for a in ALPHA_OUTPUTS])
 def test_alpha_round_trip(tmp_path, name, kind, max_err, mean_err):
-    src = make_clip(str(tmp_path / "src.mp4"), frames=8, audio="aac")
+    src = write_pattern_clip(str(tmp_path / "src.mp4"), frames=8, audio="aac")
     info = _write(src, str(tmp_path / name), kind)
     back = list(video.read_frames(str(tmp_path / name), alpha=True))
     assert len(back) == info.num_frames
@@ -43,8 +43,8 @@ def test_alpha_round_trip(tmp_path, name, kind, max_err, mean_err):
 
 def test_timing_kept_for_vfr_and_ntsc(tmp_path):
     pts = [0, 1001, 3003, 4004, 8008, 9009]
-    src = make_clip(str(tmp_path / "vfr.mov"), frames=6, pts=pts, rate=Fraction(30000, 1001),
-                    time_base=Fraction(1, 30000))
+    src = write_pattern_clip(str(tmp_path / "vfr.mov"), frames=6, pts=pts, rate=Fraction(30000, 1001),
+                             time_base=Fraction(1, 30000))
     for name, kind in [("o.mov", "rgba"), ("o.mp4", "composite"), ("o.mkv", "alpha")]:
         _write(src, str(tmp_path / name), kind)
         out = video.probe(str(tmp_path / name))
@@ -57,7 +57,7 @@ def test_timing_kept_for_vfr_and_ntsc(tmp_path):
 
 @pytest.mark.parametrize("kind", ["alpha", "composite"])
 def test_odd_size_h264_keeps_exact_size(tmp_path, kind):
-    src = make_clip(str(tmp_path / "odd.mkv"), width=63, height=47, codec="ffv1", pix_fmt="yuv444p")
+    src = write_pattern_clip(str(tmp_path / "odd.mkv"), width=63, height=47, codec="ffv1", pix_fmt="yuv444p")
     _write(src, str(tmp_path / "m.mp4"), kind)
     out = video.probe(str(tmp_path / "m.mp4"))
     assert (out.width, out.height, out.num_frames) == (63, 47, 12)
@@ -70,7 +70,7 @@ def test_odd_size_h264_keeps_exact_size(tmp_path, kind):
 @pytest.mark.parametrize("name,codec", [("a.mp4", "aac"), ("a.mov", "aac"), ("a.mkv", "aac"),
                                         ("a.webm", "opus")])
 def test_audio_copied_or_transcoded(tmp_path, name, codec):
-    src = make_clip(str(tmp_path / "src.mp4"), frames=12, audio="aac")
+    src = write_pattern_clip(str(tmp_path / "src.mp4"), frames=12, audio="aac")
     kind = "rgba" if name.endswith((".webm", ".mov")) else "composite"
     _write(src, str(tmp_path / name), kind)
     out = video.probe(str(tmp_path / name))
@@ -84,7 +84,7 @@ def test_audio_copied_or_transcoded(tmp_path, name, codec):
 
 
 def test_failure_leaves_nothing(tmp_path):
-    src = make_clip(str(tmp_path / "src.mp4"), frames=6, audio="aac")
+    src = write_pattern_clip(str(tmp_path / "src.mp4"), frames=6, audio="aac")
     info = video.probe(src)
     for name in ["x.mp4", "x.webm", "x_png"]:
         with pytest.raises(RuntimeError):
@@ -102,16 +102,16 @@ def test_failure_leaves_nothing(tmp_path):
 
 
 def test_existing_output_replaced_only_on_success(tmp_path):
-    src = make_clip(str(tmp_path / "src.mp4"), frames=4)
+    src = write_pattern_clip(str(tmp_path / "src.mp4"), frames=4)
     (tmp_path / "o.mkv").write_bytes(b"old")
     _write(src, str(tmp_path / "o.mkv"), "alpha")
     assert video.probe(str(tmp_path / "o.mkv")).num_frames == 4
 
 
 def test_composite_backgrounds_and_preview(tmp_path):
-    src = make_clip(str(tmp_path / "src.mp4"), frames=6)
-    bg_clip = make_clip(str(tmp_path / "bg.mkv"), frames=3, width=40, height=40, codec="ffv1",
-                        pix_fmt="yuv444p")
+    src = write_pattern_clip(str(tmp_path / "src.mp4"), frames=6)
+    bg_clip = write_pattern_clip(str(tmp_path / "bg.mkv"), frames=3, width=40, height=40, codec="ffv1",
+                                 pix_fmt="yuv444p")
     for bg in ["#ff0000", (0, 0, 255), bg_clip]:
         _write(src, str(tmp_path / "c.mkv"), "composite", background=bg)
         frames = list(video.read_frames(str(tmp_path / "c.mkv")))
@@ -126,7 +126,7 @@ def test_composite_backgrounds_and_preview(tmp_path):
 
 
 def test_png_sequence_16bit(tmp_path):
-    src = make_clip(str(tmp_path / "src.mp4"), frames=3)
+    src = write_pattern_clip(str(tmp_path / "src.mp4"), frames=3)
     _write(src, str(tmp_path / "m16"), "alpha", bit_depth=16)
     import cv2
 
@@ -157,7 +157,7 @@ def test_estimated_foreground_beats_raw_at_edges():
 def test_output_starting_late_reads_back_without_loss_warning(tmp_path, name, kind):
     """A range output (tdm-video --start) keeps the source pts, so it starts at a non-zero
     time; reading it back must not report frames as lost."""
-    src = make_clip(str(tmp_path / "src.mp4"), frames=12)
+    src = write_pattern_clip(str(tmp_path / "src.mp4"), frames=12)
     info = video.probe(src)
     out = str(tmp_path / name)
     with video.VideoWriter(out, kind, like=info) as w:

@@ -26,11 +26,11 @@ def pattern_alpha(index: int, width: int, height: int) -> np.ndarray:
     return np.clip(0.5 - d / 6.0, 0.0, 1.0).astype(np.float32)
 
 
-def make_clip(path: str, frames: int = 12, width: int = 64, height: int = 48,
-              codec: str = "libx264", pix_fmt: str = "yuv420p", rate: Fraction | int = 30,
-              pts: list[int] | None = None, time_base: Fraction | None = None,
-              rotation: int = 0, audio: str | None = None, alpha: bool = False,
-              gop: int = 4, options: dict | None = None) -> str:
+def write_pattern_clip(path: str, frames: int = 12, width: int = 64, height: int = 48,
+                       codec: str = "libx264", pix_fmt: str = "yuv420p", rate: Fraction | int = 30,
+                       pts: list[int] | None = None, time_base: Fraction | None = None,
+                       rotation: int = 0, audio: str | None = None, alpha: bool = False,
+                       gop: int = 4, options: dict | None = None) -> str:
     """Write a clip of `pattern` frames; `pts` gives explicit (VFR) timestamps in `time_base`.
 
     alpha=True feeds RGBA (pattern_alpha) to an alpha-capable pix_fmt. `audio` names an
