@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 import torch
 
+from media.pixels import to_uint8
 from pipelines.console import Parser, run_command
 from pipelines.datasets import open_dataset_with_video
 from pipelines.errors import UsageError, one_line
@@ -82,9 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def to_uint8(image: torch.Tensor) -> np.ndarray:
-    """(3,H,W) float in [-1,1] -> (H,W,3) uint8."""
-    return ((image.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
+def sample_pair(sample: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Image (H,W,3) uint8 and GT alpha (H,W) of a sample as the dataset made it (image
+    (3,H,W) in [-1,1], alpha (1,H,W))."""
+    return (to_uint8(sample["image"].float().permute(1, 2, 0).numpy(), low=-1.0),
+            sample["alpha"][0].float().numpy())
 
 
 def clip_key(dataset: Any, index: int) -> int | None:
@@ -104,7 +107,7 @@ def full_resolution_pair(dataset: Any, index: int, sample: dict[str, Any]) -> tu
     from tdm.data.synthetic import SyntheticMattingDataset
 
     if isinstance(dataset, SyntheticMattingDataset):
-        return to_uint8(sample["image"]), sample["alpha"][0].float().numpy()
+        return sample_pair(sample)
     if not hasattr(dataset, "records"):
         raise UsageError("--full-resolution scores one image set at a time "
                          "(refmatte, refcoco, p3m, am2k, rm1k or synthetic)")
@@ -132,7 +135,7 @@ def evaluate(pipe: Any, dataset: Any, resolution: int | None = None, limit: int 
     for index in range(count):
         sample = dataset[index]
         image, gt = (full_resolution_pair(dataset, index, sample) if full_resolution
-                     else (to_uint8(sample["image"]), sample["alpha"][0].float().numpy()))
+                     else sample_pair(sample))
         pred = np.asarray(pipe(image, prompt=prompt or sample["text"], resolution=resolution,
                                square=square, output_type="np").alpha[0], dtype=np.float64)
         for name, fn in IMAGE_METRICS.items():

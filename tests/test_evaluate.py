@@ -96,9 +96,13 @@ def test_video_metrics_group_the_frames_of_each_clip(tmp_path):
     assert summary["dtssd"] == pytest.approx(0.0, abs=1e-6)
 
 
-def test_to_uint8_round_trip():
-    img = torch.tensor([-1.0, 0.0, 1.0]).view(3, 1, 1)
-    assert evaluate.to_uint8(img).tolist() == [[[0, 128, 255]]]
+def test_sample_pair_gives_pixels_in_hwc_and_the_alpha():
+    image = torch.tensor([-1.0, 0.0, 1.0]).view(3, 1, 1).expand(3, 2, 4)
+    alpha = torch.rand(1, 2, 4)
+    pixels, gt = evaluate.sample_pair({"image": image, "alpha": alpha})
+    assert pixels.dtype == np.uint8 and pixels.shape == (2, 4, 3)
+    assert (pixels == np.array([0, 128, 255], dtype=np.uint8)).all()
+    assert np.array_equal(gt, alpha[0].numpy())
 
 
 def test_cli_on_a_tiny_saved_pipeline(tmp_path, capsys):

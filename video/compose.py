@@ -8,6 +8,7 @@ from typing import Iterator
 import numpy as np
 
 from media import IMAGE_EXTENSIONS
+from media.pixels import to_uint8
 from video.errors import VideoError
 
 COLORS = {
@@ -43,12 +44,7 @@ def estimate_foreground(image: np.ndarray, alpha: np.ndarray,
 def composite(fg: np.ndarray, alpha: np.ndarray, bg: np.ndarray) -> np.ndarray:
     """fg (H,W,3) float [0,1], alpha (H,W), bg (H,W,3) float [0,1] -> (H,W,3) uint8."""
     a = np.clip(alpha.astype(np.float32), 0.0, 1.0)[:, :, None]
-    return to_u8(fg * a + bg * (1.0 - a))
-
-
-def to_u8(x: np.ndarray) -> np.ndarray:
-    """Float image in [0,1] -> uint8, rounded."""
-    return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
+    return to_uint8(fg * a + bg * (1.0 - a))
 
 
 def checkerboard(height: int, width: int, cell: int = 16) -> np.ndarray:

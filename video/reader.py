@@ -12,6 +12,7 @@ from typing import Iterator
 import av
 import numpy as np
 
+from media.pixels import to_uint8
 from video.errors import VideoError
 from video.probe import VideoInfo, format_has_alpha, frame_files, open_input, probe
 
@@ -96,7 +97,7 @@ def split_image(img: np.ndarray, alpha: bool) -> tuple[np.ndarray, np.ndarray | 
         color = cv2.cvtColor(np.ascontiguousarray(img[:, :, :3]), cv2.COLOR_BGR2RGB)
     else:
         color = np.repeat(img[:, :, :1], 3, axis=2)
-    rgb = to_uint8(color, scale)
+    rgb = to_uint8(color, high=scale)
     a = None
     if alpha:
         if ch in (2, 4):
@@ -106,13 +107,6 @@ def split_image(img: np.ndarray, alpha: bool) -> tuple[np.ndarray, np.ndarray | 
         else:
             a = cv2.cvtColor(color.astype(np.float32) / scale, cv2.COLOR_RGB2GRAY)
     return rgb, a
-
-
-def to_uint8(x: np.ndarray, scale: float) -> np.ndarray:
-    """Integer image with full scale `scale` -> uint8 (rounded)."""
-    if scale == 255.0:
-        return np.ascontiguousarray(x, dtype=np.uint8)
-    return np.clip(np.rint(x.astype(np.float32) * (255.0 / scale)), 0, 255).astype(np.uint8)
 
 
 def make_decoder(stream, alpha: bool, has_alpha: bool, threads: int = DECODE_THREADS):

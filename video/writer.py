@@ -14,8 +14,9 @@ from pathlib import Path
 import av
 import numpy as np
 
+from media.pixels import to_uint8
 from video.audio import AudioMux
-from video.compose import Background, checkerboard, composite, estimate_foreground, to_u8
+from video.compose import Background, checkerboard, composite, estimate_foreground
 from video.errors import VideoError
 from video.probe import VideoInfo, probe
 from video.reader import DECODE_THREADS, Frame
@@ -215,11 +216,11 @@ class VideoWriter:
         if self.kind == "rgba":
             return np.dstack([fg, alpha])
         if self.kind == "foreground":
-            return to_u8(fg)
+            return to_uint8(fg)
         if self.kind == "composite":
             return composite(fg, alpha, self._bg.next())
         board = checkerboard(*alpha.shape)
-        matte = np.repeat(to_u8(alpha)[:, :, None], 3, axis=2)
+        matte = np.repeat(to_uint8(alpha)[:, :, None], 3, axis=2)
         return np.hstack([frame.rgb, matte, composite(fg, alpha, board)])
 
     def _write_png(self, index: int, image: np.ndarray) -> None:
@@ -285,9 +286,9 @@ class VideoWriter:
         if self._container is None:
             self._open(frame)
         if image.ndim == 2:
-            vf = av.VideoFrame.from_ndarray(to_u8(image), format="gray")
+            vf = av.VideoFrame.from_ndarray(to_uint8(image), format="gray")
         elif image.shape[2] == 4:
-            vf = av.VideoFrame.from_ndarray(to_u8(image), format="rgba")
+            vf = av.VideoFrame.from_ndarray(to_uint8(image), format="rgba")
         else:
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
         cc = self._stream.codec_context

@@ -10,6 +10,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from media.pixels import to_uint8
+
+
 def read_rgb(path: str | Path) -> np.ndarray:
     """(H,W,3) uint8 RGB; raises FileNotFoundError when cv2 cannot read the file."""
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
@@ -32,7 +35,7 @@ def read_alpha(path: str | Path) -> np.ndarray:
 def write_alpha(path: str | Path, alpha: np.ndarray) -> None:
     """Write (H,W) float alpha in [0,1] as an 8-bit grey PNG."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), np.round(np.clip(alpha, 0, 1) * 255).astype(np.uint8))
+    cv2.imwrite(str(path), to_uint8(alpha))
 
 
 def index_by_stem(paths: list[Path]) -> dict[str, Path]:
