@@ -199,7 +199,7 @@ class _SpconvGroup:
         """(N,Cin) -> (N,Cout); gradients flow to ``weight`` and ``bias``."""
         # Native (gather-GEMM-scatter) takes any channel count and dtype, where the implicit
         # GEMM kernels refuse some ("can't find suitable algorithm", spconv issue #455);
-        # it is also the algorithm CI runs on CPU (tests/test_refine.py).
+        # it is also the algorithm CI runs on CPU (tests/test_tdm_refine.py).
         layer = self.spconv.SubMConv2d(weight.shape[1], weight.shape[0], 3, bias=True,
                                        indice_key="group", algo=self.algo)
         layer = layer.to(device=feats.device, dtype=feats.dtype)

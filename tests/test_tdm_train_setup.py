@@ -1,4 +1,5 @@
-"""The paper-scale recipe of docs/TRAINING.md starts on data laid out like the real downloads."""
+"""What a run opens (``tdm.train.setup``): the held-out SPEC of a training SPEC, and the
+paper-scale recipe of docs/TRAINING.md starts on data laid out like the real downloads."""
 import json
 import re
 from pathlib import Path
@@ -9,6 +10,16 @@ from tdm.train import TrainConfig
 from tdm.train.setup import open_data, validation_spec
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "TRAINING.md"
+
+
+def test_validation_spec_is_held_out():
+    assert validation_spec("synthetic:length=5") == "synthetic:length=5,split=val"
+    assert validation_spec("synthetic:length=5,seed=3,split=train") == "synthetic:length=5,split=val"  # own seed
+    assert validation_spec("refmatte:/d/R+refcoco:/d/C,split=train+video:/v") == (
+        "refmatte:/d/R,split=test+refcoco:/d/C,split=val")  # RefCOCO (UNC) has no test split
+    assert validation_spec("p3m:/d/P+am2k:/d/A+rm1k:/d/M") == "p3m:/d/P,split=test+am2k:/d/A,split=test"
+    assert validation_spec("video:/v") is None
+    assert validation_spec("rm1k:/d/M") is None  # one set, no held-out split
 
 
 def documented_data(base: Path) -> str:

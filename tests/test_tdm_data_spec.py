@@ -1,11 +1,26 @@
-"""--data SPEC and tdm-eval's numbers: a bad value is one line naming it (exit 2), never a
-raw ValueError, and an option no source reads is refused instead of ignored."""
+"""--data SPEC (``tdm.data.spec``): what a SPEC opens, and a bad value is one line naming it
+(also tdm-eval's numbers: exit 2), never a raw ValueError; an option no source reads is
+refused instead of ignored."""
 from __future__ import annotations
 
 import pytest
+import torch
 
 from pipelines.evaluate import main as eval_main
-from tdm.data import parse_spec
+from tdm.data import SyntheticMattingDataset, open_dataset, parse_spec
+
+
+def test_open_synthetic_spec():
+    ds = open_dataset("synthetic:length=7,max_objects=2", size=32, seed=1)
+    assert isinstance(ds, SyntheticMattingDataset) and len(ds) == 7 and ds[0]["image"].shape == (3, 32, 32)
+    # a seed in the SPEC overrides the caller's: the same seed gives the same samples
+    fixed = open_dataset("synthetic:length=3,seed=9", size=32, seed=1)[0]["image"]
+    assert torch.equal(fixed, open_dataset("synthetic:length=3", size=32, seed=9)[0]["image"])
+    assert not torch.equal(fixed, open_dataset("synthetic:length=3", size=32, seed=1)[0]["image"])
+    with pytest.raises(ValueError):
+        open_dataset("nonsense:/x")
+    with pytest.raises(ValueError):
+        open_dataset("refmatte")
 
 
 @pytest.mark.parametrize("spec, needle", [

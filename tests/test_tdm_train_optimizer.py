@@ -1,0 +1,34 @@
+"""The paper's optimiser and lr schedule (Table 4): AdamW, poly decay, then milestones."""
+import pytest
+import torch
+
+from tdm.train.optimizer import PAPER_HYPER, build_optimizer, lr_factor
+
+
+def test_paper_schedule_poly_then_milestones():
+    h = PAPER_HYPER["semantic"]
+    assert (h.lr, h.total_steps, h.batch_size, h.milestones, h.factors) == (
+        5e-5, 50_000, 32, (15_000, 40_000), (0.5, 0.25))
+    assert lr_factor(0, 50_000, h.milestones, h.factors) == 1.0
+    assert lr_factor(10_000, 50_000, h.milestones, h.factors) == pytest.approx(0.8 ** 0.9)
+    assert lr_factor(15_000, 50_000, h.milestones, h.factors) == 0.5
+    assert lr_factor(39_999, 50_000, h.milestones, h.factors) == 0.5
+    assert lr_factor(45_000, 50_000, h.milestones, h.factors) == 0.25
+    assert PAPER_HYPER["transparency"].factors == (0.4, 0.25)
+    assert PAPER_HYPER["matting"].lr == 4e-4 and PAPER_HYPER["matting"].batch_size == 16
+    assert PAPER_HYPER["upsampler"].total_steps == 10_000
+
+
+def test_optimizer_is_adamw_with_schedule():
+    p = torch.nn.Parameter(torch.zeros(3))
+    opt, sched = build_optimizer([p], PAPER_HYPER["matting"].override(total_steps=100,
+                                                                      milestones=(50,), factors=(0.1,)))
+    assert isinstance(opt, torch.optim.AdamW) and opt.param_groups[0]["weight_decay"] == 0.01
+    lrs = []
+    for _ in range(60):
+        lrs.append(sched.get_last_lr()[0])
+        opt.step()
+        sched.step()
+    assert lrs[0] == pytest.approx(4e-4)
+    assert lrs[10] == pytest.approx(4e-4 * 0.9 ** 0.9)
+    assert lrs[55] == pytest.approx(4e-5)
