@@ -1,7 +1,8 @@
 """Matting metrics on alphas in [0,1] (mmeval / DIM definitions, whole image as region).
 
 Image metrics take (H,W) arrays: ``sad``, ``mse``, ``grad``, ``conn``.
-Video metrics take (T,H,W) arrays: ``dtssd`` (RVM form), ``messddt`` (flow-warped).
+Video metrics take (T,H,W) arrays: ``dtssd`` (RVM form), ``messddt`` (flow-warped);
+``flicker`` needs no ground truth, only the frames (T,H,W,3) the alphas belong to.
 Scales: SAD, Grad, Conn are divided by 1000; MSE is the plain mean (papers print x1e3);
 dtSSD is x100; MESSDdt is the per-pixel sum of one frame pair, averaged over pairs.
 """
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+
+from tdm import flow
 
 
 def _pair(pred: np.ndarray, gt: np.ndarray, ndim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -114,3 +117,29 @@ def messddt(preds: np.ndarray, gts: np.ndarray) -> float:
         warped = (p[t + 1][ys, xs] - g[t + 1][ys, xs]) ** 2
         errors.append(np.abs(now - warped).sum())
     return float(np.mean(errors))
+
+
+OBJECT_LEVEL = 0.1  # flicker: a pixel is inside the object where either alpha exceeds this
+
+
+def flicker(alphas: np.ndarray, frames: np.ndarray) -> float:
+    """Ground-truth-free flicker: mean over t>=1 of mean |a_t - warp(a_{t-1})| inside the
+    object, x100. warp follows the frames' DIS flow (``tdm.flow``); inside the object:
+    a_t or the warped a_{t-1} above ``OBJECT_LEVEL``, and the point was inside frame t-1.
+    Frames without any object pixel are left out (0.0 if no frame has one).
+    alphas (T,H,W) in [0,1]; frames (T,H,W,3) uint8 RGB."""
+    a = np.asarray(alphas, dtype=np.float32)
+    if a.ndim != 3 or a.shape[0] < 2 or frames.shape[:3] != a.shape:
+        raise ValueError(f"flicker needs (T>=2,H,W) alphas and (T,H,W,3) frames, got {a.shape} and {frames.shape}")
+    size = flow.flow_size(*a.shape[1:])
+    estimator, means = flow.dis(), []
+    previous = flow.grey(frames[0], size)
+    for t in range(1, a.shape[0]):
+        current = flow.grey(frames[t], size)
+        maps = flow.sample_maps(flow.grow_flow(flow.backward_flow(estimator, previous, current), a.shape[1:]))
+        warped = flow.warp(a[t - 1], maps)
+        region = ((a[t] > OBJECT_LEVEL) | (warped > OBJECT_LEVEL)) & flow.inside(maps)
+        if region.any():
+            means.append(float(np.abs(a[t] - warped)[region].mean()))
+        previous = current
+    return float(np.mean(means) * 100.0) if means else 0.0
