@@ -2,9 +2,10 @@
 
 SPEC is one source or several joined with ``+`` (interleaved by the paper's schedule):
 ``name`` or ``name:PATH[,key=value...]`` or ``name:key=value[,...]``, with name one of
-synthetic, refmatte, refcoco, p3m, am2k, rm1k, video. Examples: ``synthetic``,
+synthetic, clips, refmatte, refcoco, p3m, am2k, rm1k, video. Examples: ``synthetic``,
 ``synthetic:length=2000,max_objects=3``, ``synthetic:split=val`` (held-out shape families,
-patterns and backgrounds; ``tdm.data.splits``), ``refmatte:/data/RefMatte,split=test``,
+patterns and backgrounds; ``tdm.data.splits``), ``clips:length=8,frames=24`` (held-out
+moving clips with a cut, ``tdm.data.clips``), ``refmatte:/data/RefMatte,split=test``,
 ``refmatte:/d/RefMatte+refcoco:/d/refcoco+p3m:/d/P3M-10k+am2k:/d/AM-2k``.
 """
 from __future__ import annotations
@@ -13,22 +14,25 @@ from typing import Any, Callable
 
 from torch.utils.data import Dataset
 
+from .clips import HELD_OUT_SEED, SyntheticClipDataset
 from .image_matting import open_folder_set, open_refmatte
 from .interleave import InterleavedDataset, InterleavedSchedule
 from .refcoco import open_refcoco
 from .synthetic import SyntheticMattingDataset
 from .videos import ReadFrames, VideoMattingDataset
 
+GENERATED = ("synthetic", "clips")    # made by our generator: no path
 PRIMARY = ("refmatte", "refcoco")      # alternate on odd / even iterations
 SPECIAL = ("p3m", "am2k", "rm1k")       # one of them after every 4 iterations
-NAMES = ("synthetic", "video") + PRIMARY + SPECIAL
+NAMES = ("synthetic", "clips", "video") + PRIMARY + SPECIAL
 # The options each source reads (special_every, the interleaving, goes with any source).
 _KEYS = {"synthetic": ("length", "max_objects", "seed", "split"),
+         "clips": ("length", "frames", "seed", "split"),
          "video": ("backgrounds", "text"),
          "refmatte": ("split", "annotations"), "refcoco": ("split",),
          **{name: ("split", "captions") for name in SPECIAL}}
 _ANY_KEYS = ("special_every",)
-_INT_KEYS = {"length": 1, "max_objects": 1, "special_every": 1, "seed": 0}  # -> least value
+_INT_KEYS = {"length": 1, "max_objects": 1, "special_every": 1, "seed": 0, "frames": 4}  # -> least value
 
 
 def parse_spec(spec: str) -> list[tuple[str, str | None, dict[str, Any]]]:
@@ -45,16 +49,16 @@ def parse_spec(spec: str) -> list[tuple[str, str | None, dict[str, Any]]]:
             key, eq, value = item.partition("=")
             key = key.strip()
             if not eq:
-                if path is not None or name == "synthetic":
+                if path is not None or name in GENERATED:
                     raise ValueError(f"{name}: unexpected {item!r} (options are key=value; "
-                                     f"{'synthetic takes no path' if name == 'synthetic' else 'one path'})")
+                                     f"{f'{name} takes no path' if name in GENERATED else 'one path'})")
                 path = item
             elif key not in _KEYS[name] + _ANY_KEYS:
                 raise ValueError(f"{name}: unknown option {key!r} (known: "
                                  f"{', '.join(_KEYS[name] + _ANY_KEYS)})")
             else:
                 options[key] = _int(name, key, value) if key in _INT_KEYS else value
-        if name not in ("synthetic",) and path is None:
+        if name not in GENERATED and path is None:
             raise ValueError(f"dataset {name!r} needs a path: {name}:/path/to/{name}")
         out.append((name, path, options))
     if not out:
@@ -79,6 +83,9 @@ def _open_one(name: str, path: str | None, options: dict[str, Any], size, seed: 
     if name == "synthetic":
         return SyntheticMattingDataset(size, options.get("length", 10000), options.get("seed", seed),
                                        max_objects=options.get("max_objects", 4), augment=augment, split=split)
+    if name == "clips":
+        return SyntheticClipDataset(size, options.get("length", 8), options.get("frames", 24),
+                                    options.get("split", "test"), options.get("seed", HELD_OUT_SEED))
     if name == "refmatte":
         return open_refmatte(path, size, seed, split, augment, options.get("annotations"))
     if name == "refcoco":
