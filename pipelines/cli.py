@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--square", action="store_true",
                    help="process at --resolution x --resolution like the paper (default: keep "
                         "the aspect ratio, pad to 64)")
+    p.add_argument("--no-stabilise", action="store_true",
+                   help="matte every frame alone (default: the temporal stabiliser blends each "
+                        "matte with the previous one along optical flow, reset at scene cuts)")
     p.add_argument("--start", default="0", help="first frame index, or seconds as 2.5s")
     p.add_argument("--end", help="frame index to stop before, or seconds as 10s")
     p.add_argument("--no-audio", action="store_true", help="do not copy the audio track")
@@ -57,7 +60,8 @@ def options_from(args: argparse.Namespace) -> MatteOptions:
     opts = MatteOptions(
         output_type=args.output_type, background=args.background, model=args.model,
         device=args.device, dtype=args.dtype, batch_size=args.batch_size,
-        resolution=args.resolution, square=args.square, start=args.start, end=args.end,
+        resolution=args.resolution, square=args.square, stabilise=not args.no_stabilise,
+        start=args.start, end=args.end,
         audio=not args.no_audio,
         ray_address=args.ray_address, num_workers=args.num_workers,
         chunk_frames=args.chunk_frames, threads=args.threads, skip_existing=args.skip_existing, quiet=args.quiet)

@@ -27,6 +27,7 @@ from pipelines.job import Chunk, VideoJob
 from pipelines.errors import UsageError, one_line
 from pipelines.progress import job_progress
 from pipelines.streams import Prefetch, Sink
+from pipelines.temporal import warmup_start
 
 IN_FLIGHT_PER_ACTOR = 2
 MAX_CHUNK_ATTEMPTS = 3
@@ -59,22 +60,31 @@ class MatteWorker:
         return str(self.device)
 
     def matte_chunk(self, path: str, start: int, stop: int, prompts: tuple[str, ...],
-                    resolution: int | None, batch_size: int, square: bool = False) -> ChunkResult:
+                    resolution: int | None, batch_size: int, square: bool = False,
+                    warmup_from: int | None = None) -> ChunkResult:
         """Frames start..stop of `path` -> (frame indices (N,), alphas (P,N,H,W) uint16,
-        this actor's peak GPU memory in MiB so far or None on CPU)."""
+        this actor's peak GPU memory in MiB so far or None on CPU). `warmup_from`: run
+        the temporal stabiliser from this frame on, the frames before `start` only
+        warming it up (`pipelines.temporal.warmup_start`); None: no stabiliser."""
         from pipelines.frame_matter import FrameMatter
         from pipelines.streams import batched
+        from pipelines.temporal import StabilisedMatter
 
         key = (prompts, resolution, square)
         if key not in self.matters:
             self.matters[key] = FrameMatter(self.pipe, list(prompts), resolution, square)
         matter = self.matters[key]
+        first = start if warmup_from is None else warmup_from
+        if warmup_from is not None:
+            matter = StabilisedMatter(matter)
         indices, alphas = [], []
-        with Prefetch(lambda: batched(video.read_frames(path, start, stop), batch_size)) as reader:
+        with Prefetch(lambda: batched(video.read_frames(path, first, stop), batch_size)) as reader:
             for batch in reader:
-                indices.extend(f.index for f in batch)
-                alphas.append(matter(np.stack([f.rgb for f in batch])))
-        if not alphas:
+                out = matter(np.stack([f.rgb for f in batch]))
+                keep = [i for i, f in enumerate(batch) if f.index >= start]
+                indices.extend(batch[i].index for i in keep)
+                alphas.append(out[:, keep])
+        if not indices:
             raise video.VideoError(f"{path}: frames {start}:{stop} could not be decoded")
         return np.asarray(indices), np.concatenate(alphas, axis=1), self._peak_memory_mb()
 
@@ -179,7 +189,8 @@ class WorkerPool:
         """Queue one chunk of `job` on `actor`; the ref gives its `ChunkResult`."""
         opts = job.options
         return actor.matte_chunk.remote(job.input, chunk.start, chunk.stop, tuple(job.prompts),
-                                        opts.resolution, job.batch_size, opts.square)
+                                        opts.resolution, job.batch_size, opts.square,
+                                        warmup_start(job, chunk) if opts.stabilise else None)
 
     def shutdown(self) -> None:
         for actor in self.actors + list(self.starting.values()):

@@ -14,6 +14,7 @@ from pipelines.model_loading import (load_inference_pipeline, model_source, reso
                                      resolve_dtype)
 from pipelines.options import MatteOptions
 from pipelines.progress import Progress, job_progress, summary
+from pipelines.temporal import StabilisedMatter
 
 Key = TypeVar("Key")
 
@@ -86,6 +87,8 @@ class Engine:
                 torch.cuda.reset_peak_memory_stats()
             with job_progress(job) as bar:
                 matter = FrameMatter(self.pipe, job.prompts, job.options.resolution, job.options.square)
+                if job.options.stabilise:
+                    matter = StabilisedMatter(matter)
                 run_local(job, matter, bar)
         except Exception as exc:  # reported by the caller: raised for one video, listed in a batch
             return exc
@@ -124,7 +127,7 @@ def matte_video(input: str, prompt: str | list[str], output: str | list[str], **
     """Matte one video, like `tdm-video INPUT --prompt ... -o ...`; returns the summary.
 
     `options` are the fields of `pipelines.options.MatteOptions` (output_type, background,
-    model, device, dtype, batch_size, resolution, square, start, end, audio, ray_address,
+    model, device, dtype, batch_size, resolution, square, stabilise, start, end, audio, ray_address,
     num_workers, chunk_frames, skip_existing, quiet, progress). Raises
     `pipelines.UsageError` or `video.VideoError` with a one-line message on bad input.
     """

@@ -43,6 +43,7 @@ class MatteOptions:
     `model` is a folder, a hub id, or an already loaded `tdm.TDMPipeline` (local only).
     `square` processes frames at `resolution` x `resolution` like the paper (default: keep
     the aspect ratio, pad to 64).
+    `stabilise` runs the temporal stabiliser on the mattes (`pipelines.temporal`).
     `progress` is called with the number of frames written so far. `threads` sets torch's
     CPU threads (local process or each Ray actor): CPU results are bit-identical across
     executors only at the same thread count.
@@ -56,6 +57,7 @@ class MatteOptions:
     batch_size: int = 4
     resolution: int | None = None
     square: bool = False
+    stabilise: bool = True
     start: int | str = 0
     end: int | str | None = None
     audio: bool = True
