@@ -27,6 +27,7 @@ import torch
 
 from media.pixels import to_uint8
 from pipelines.console import Parser, run_command
+from pipelines.clip_eval import clip_name, clip_table, score_clips
 from pipelines.datasets import open_dataset_with_video
 from pipelines.errors import UsageError, one_line
 from pipelines.model_loading import load_inference_pipeline, quiet_loading, resolve_device, resolve_dtype
@@ -35,7 +36,6 @@ from tdm import metrics
 
 MAX_SIZE = 8192  # --size: larger squashed samples only exhaust memory
 IMAGE_METRICS = {"sad": metrics.sad, "mse": metrics.mse, "grad": metrics.grad, "conn": metrics.conn}
-VIDEO_METRICS = {"dtssd": metrics.dtssd, "messddt": metrics.messddt}
 
 
 def _whole(text: str) -> int:
@@ -125,13 +125,15 @@ def evaluate(pipe: Any, dataset: Any, resolution: int | None = None, limit: int 
     (else the dataset's ``--size`` sample); ``square`` is the pipeline's; ``prompt``
     replaces every sample's text.
 
-    -> {"samples": n, "sad": ..., "mse": ..., "grad": ..., "conn": ... [, "dtssd", "messddt"]}.
+    -> {"samples": n, "sad": ..., "mse": ..., "grad": ..., "conn": ... [, "dtssd", "messddt",
+    "flicker", "flicker_gt", "stabilised", "clips"]} (video: ``clip_eval.score_clips``).
     """
     count = len(dataset) if limit is None else min(limit, len(dataset))
     if count == 0:
         raise UsageError("the dataset has no samples")
     scores: dict[str, list[float]] = defaultdict(list)
-    clips: dict[object, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
+    clips: dict[object, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = defaultdict(list)
+    names: dict[object, str] = {}
     for index in range(count):
         sample = dataset[index]
         image, gt = (full_resolution_pair(dataset, index, sample) if full_resolution
@@ -142,13 +144,10 @@ def evaluate(pipe: Any, dataset: Any, resolution: int | None = None, limit: int 
             scores[name].append(fn(pred, gt))
         key = clip_key(dataset, index)
         if key is not None:
-            clips[key].append((pred, gt))
+            clips[key].append((image, pred, gt))
+            names.setdefault(key, clip_name(dataset, index))
     summary: dict[str, Any] = {"samples": count, **{k: float(np.mean(v)) for k, v in scores.items()}}
-    videos = [frames for frames in clips.values() if len(frames) >= 2]
-    if videos:
-        for name, fn in VIDEO_METRICS.items():
-            summary[name] = float(np.mean([fn(np.stack([p for p, _ in f]), np.stack([g for _, g in f])) for f in videos]))
-    return summary
+    return {**summary, **score_clips(clips, names)}
 
 
 def open_eval_data(spec: str, size: int) -> Any:
@@ -162,10 +161,11 @@ def open_eval_data(spec: str, size: int) -> Any:
 def format_table(summary: dict[str, Any]) -> Iterable[str]:
     """Human-readable lines: MSE also shown x1e3 as papers print it."""
     yield f"samples  {summary['samples']}"
-    for key in ("sad", "mse", "grad", "conn", "dtssd", "messddt"):
+    for key in ("sad", "mse", "grad", "conn", "dtssd", "messddt", "flicker", "flicker_gt"):
         if key in summary:
             extra = f"  (x1e3: {summary[key] * 1e3:.4f})" if key == "mse" else ""
-            yield f"{key:<8} {summary[key]:.6g}{extra}"
+            yield f"{key:<10} {summary[key]:.6g}{extra}"
+    yield from clip_table(summary)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
