@@ -39,5 +39,5 @@ def test_two_workers_give_the_local_stabilised_output(ray_local, tmp_path, model
     assert local.shape == ray_out.shape == (FRAMES, 48, 64)
     late = slice(4 * -(-temporal.WARMUP // 4) + 4, None)  # chunks whose warm-up does not reach frame 0
     assert (local[late] != alone[late]).any()  # the stabiliser ran on those frames (a tiny random
-    # model barely flickers; test_temporal checks the tolerance on a strongly flickering matte)
+    # model barely flickers; test_pipelines_temporal checks the tolerance on a strongly flickering matte)
     assert np.abs(ray_out - local).max() <= round(temporal.TOLERANCE * 255) + 1
