@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${ROUND:-runs/r1}
 T=(tdm-train --preset demo --data synthetic:length=200000 --batch-size "${BATCH:-8}"
-   --val-size 48 --loader-workers 1 --no-progress --log-every 10)
+   --val-size 48 --loader-workers 1 --no-progress --log-every 10 --checkpoint-every 100)
 
 stage() {  # stage NAME OUTPUT ARGS...: run it, resume it, or skip it when finished
   local name=$1 out=$2
