@@ -5,7 +5,8 @@
 open videos have no chunk left for a free slot, opens the next video, up to its
 `max_open_videos`. Each open video (`VideoRun`) decodes its source again on the driver
 (the writers need its pixels and pts) and hands its alphas, in frame order, to the same
-writer threads the local executor uses; only uint16 alphas travel back from the actors.
+writer threads the local executor uses; only uint16 alphas and, for colour outputs, the
+uint8 foreground colour (estimated on the actors) travel back from the actors.
 A chunk whose actor died is re-run on a surviving or replacement actor; anything else
 (a worker's exception, an inconsistent decode, a chunk failing MAX_CHUNK_ATTEMPTS times)
 fails only its own video, whose outputs are discarded.
@@ -37,7 +38,8 @@ READ_AHEAD_FRAMES = 8
 # writers, chunks held for ordering)
 MAX_OPEN_VIDEOS = 8
 
-ChunkResult = tuple[np.ndarray, np.ndarray, int | None]  # indices, alphas, peak GPU MiB
+# frame indices, alphas, foreground colours by prompt, peak GPU MiB
+ChunkResult = tuple[np.ndarray, np.ndarray, dict[int, np.ndarray], int | None]
 
 
 @ray.remote
@@ -61,11 +63,14 @@ class MatteWorker:
 
     def matte_chunk(self, path: str, start: int, stop: int, prompts: tuple[str, ...],
                     resolution: int | None, batch_size: int, square: bool = False,
-                    warmup_from: int | None = None) -> ChunkResult:
+                    warmup_from: int | None = None,
+                    foreground_prompts: tuple[int, ...] = ()) -> ChunkResult:
         """Frames start..stop of `path` -> (frame indices (N,), alphas (P,N,H,W) uint16,
-        this actor's peak GPU memory in MiB so far or None on CPU). `warmup_from`: run
-        the temporal stabiliser from this frame on, the frames before `start` only
-        warming it up (`pipelines.temporal.warmup_start`); None: no stabiliser."""
+        {prompt: foreground F (N,H,W,3) uint8} for `foreground_prompts` (estimated here, on
+        the model's device), this actor's peak GPU memory in MiB so far or None on CPU).
+        `warmup_from`: run the temporal stabiliser from this frame on, the frames before
+        `start` only warming it up (`pipelines.temporal.warmup_start`); None: no stabiliser."""
+        from pipelines.foreground import Foregrounds
         from pipelines.frame_matter import FrameMatter
         from pipelines.streams import batched
         from pipelines.temporal import StabilisedMatter
@@ -77,16 +82,20 @@ class MatteWorker:
         first = start if warmup_from is None else warmup_from
         if warmup_from is not None:
             matter = StabilisedMatter(matter)
-        indices, alphas = [], []
+        foregrounds = Foregrounds(foreground_prompts, self.device)
+        indices, alphas, colours = [], [], []
         with Prefetch(lambda: batched(video.read_frames(path, first, stop), batch_size)) as reader:
             for batch in reader:
-                out = matter(np.stack([f.rgb for f in batch]))
+                rgb = np.stack([f.rgb for f in batch])
+                out = matter(rgb)
                 keep = [i for i, f in enumerate(batch) if f.index >= start]
                 indices.extend(batch[i].index for i in keep)
                 alphas.append(out[:, keep])
+                colours.append(foregrounds(rgb[keep], out[:, keep]))
         if not indices:
             raise video.VideoError(f"{path}: frames {start}:{stop} could not be decoded")
-        return np.asarray(indices), np.concatenate(alphas, axis=1), self._peak_memory_mb()
+        colour = {p: np.concatenate([c[p] for c in colours]) for p in foregrounds.prompts}
+        return np.asarray(indices), np.concatenate(alphas, axis=1), colour, self._peak_memory_mb()
 
     def _peak_memory_mb(self) -> int | None:
         import torch
@@ -190,7 +199,8 @@ class WorkerPool:
         opts = job.options
         return actor.matte_chunk.remote(job.input, chunk.start, chunk.stop, tuple(job.prompts),
                                         opts.resolution, job.batch_size, opts.square,
-                                        warmup_start(job, chunk) if opts.stabilise else None)
+                                        warmup_start(job, chunk) if opts.stabilise else None,
+                                        tuple(job.foreground_prompts()))
 
     def shutdown(self) -> None:
         for actor in self.actors + list(self.starting.values()):
@@ -213,7 +223,7 @@ class VideoRun:
         self.key, self.job = key, job
         self.chunks = job.chunks()
         self.pending: list[Chunk] = list(self.chunks)
-        self.done: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.done: dict[int, tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]] = {}
         self.next_index = 0
         self.attempts: Counter = Counter()
         self.chunks_retried = 0
@@ -248,23 +258,23 @@ class VideoRun:
         bisect.insort(self.pending, chunk, key=lambda c: c.index)
 
     def accept(self, chunk: Chunk, result: ChunkResult) -> None:
-        """Keep a chunk's alphas; write every chunk that is now next in order."""
-        indices, alphas, peak = result
+        """Keep a chunk's alphas and colours; write every chunk that is now next in order."""
+        indices, alphas, colours, peak = result
         if peak is not None:
             self.peak_gpu_memory_mb = max(peak, self.peak_gpu_memory_mb or 0)
-        self.done[chunk.index] = indices, alphas
+        self.done[chunk.index] = indices, alphas, colours
         while self.next_index in self.done:
             self._write(*self.done.pop(self.next_index))
             self.next_index += 1
 
-    def _write(self, indices: np.ndarray, alphas: np.ndarray) -> None:
+    def _write(self, indices: np.ndarray, alphas: np.ndarray, colours: dict[int, np.ndarray]) -> None:
         for i, index in enumerate(indices):
             frame = next(self._frames, None)
             if frame is None or frame.index != index:
                 got = "no frame" if frame is None else f"frame {frame.index}"
                 raise RuntimeError(f"{self.job.input}: {got} decoded on the driver, {index} on "
                                    "a worker; the file decodes inconsistently")
-            self._sink.put(frame, alphas[:, i])
+            self._sink.put(frame, alphas[:, i], {p: f[i] for p, f in colours.items()})
         self.progress.update(len(indices))
 
     @property

@@ -89,7 +89,7 @@ class Engine:
                 matter = FrameMatter(self.pipe, job.prompts, job.options.resolution, job.options.square)
                 if job.options.stabilise:
                     matter = StabilisedMatter(matter)
-                run_local(job, matter, bar)
+                run_local(job, matter, bar, self.pipe.device)
         except Exception as exc:  # reported by the caller: raised for one video, listed in a batch
             return exc
         peak = int(torch.cuda.max_memory_allocated() // 2 ** 20) if cuda else None

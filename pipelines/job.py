@@ -6,7 +6,7 @@ from pathlib import Path
 
 import video
 from video.compose import parse_color
-from video.writer import check_replaceable, choose_encoding
+from video.writer import FOREGROUND_KINDS, check_replaceable, choose_encoding
 from pipelines.errors import UsageError
 from pipelines.options import (MatteOptions, OutputSpec, check_prompts, check_writable,
                                expand_outputs, frame_index)
@@ -49,6 +49,11 @@ class VideoJob:
         and the options only, like the chunk plan, so every executor runs the same batches."""
         per_frame = self.info.width * self.info.height * 4 * len(self.prompts)
         return max(1, min(self.options.batch_size, BATCH_ALPHA_BYTES // per_frame))
+
+    def foreground_prompts(self) -> list[int]:
+        """The prompts with an output that needs the foreground colour F (rgba, composite,
+        foreground, preview): the executors estimate F for these only."""
+        return sorted({s.prompt_index for s in self.specs if s.kind in FOREGROUND_KINDS})
 
     def outputs_exist(self) -> bool:
         return all(s.path.exists() for s in self.specs)

@@ -98,6 +98,42 @@ class Prefetch:
         self.close()
 
 
+class Behind:
+    """Call `fn(*args)` in a thread for each `put(*args)`, in order, at most `maxsize`
+    calls behind the caller: work (foreground estimation, handing frames to the writers)
+    that overlaps the caller's next model batch. The thread's exception is raised in the
+    caller, at a later `put` or on exit; an exit by exception drops what still waits.
+    """
+
+    def __init__(self, fn: Callable[..., None], maxsize: int = 1):
+        self._fn = fn
+        self._queue: queue.Queue = queue.Queue(maxsize)
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True, name="tdm-behind")
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) not in (_END, _ABORT):
+            try:
+                self._fn(*item)
+            except BaseException as exc:  # raised again in the caller's thread
+                self.error = exc
+                return
+
+    def put(self, *args) -> None:
+        if not put_while(self._queue, args, self._thread.is_alive):
+            raise self.error or RuntimeError("pipeline stage stopped")
+
+    def __enter__(self) -> "Behind":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        put_while(self._queue, _ABORT if exc_type else _END, self._thread.is_alive)
+        self._thread.join()
+        if exc_type is None and self.error is not None:
+            raise self.error
+
+
 class _WriterThread(threading.Thread):
     """Owns one VideoWriter; an abort (or any error) leaves no output file behind."""
 
@@ -117,8 +153,8 @@ class _WriterThread(threading.Thread):
                         return
                     if item is _ABORT:
                         raise _Aborted()
-                    frame, alpha = item
-                    writer.write(frame, dequantize(alpha))
+                    frame, alpha, foreground = item
+                    writer.write(frame, dequantize(alpha), foreground)
         except _Aborted:
             pass
         except BaseException as exc:  # raised again in the producer's thread
@@ -138,7 +174,8 @@ class _Aborted(Exception):
 
 
 class Sink:
-    """One writer thread per output; `put(frame, alphas)` gives alphas[p] to prompt p's outputs.
+    """One writer thread per output; `put(frame, alphas, foregrounds)` gives alphas[p] and
+    foregrounds[p] (F, if estimated already) to prompt p's outputs.
 
     Use as a context manager: a clean exit finishes every file, an exception aborts them all.
     """
@@ -149,9 +186,17 @@ class Sink:
         for t in self._threads:
             t.start()
 
-    def put(self, frame, alphas: np.ndarray) -> None:
+    def put(self, frame, alphas: np.ndarray, foregrounds: dict[int, np.ndarray] | None = None) -> None:
+        """alphas (P,H,W) uint16; foregrounds {prompt: F (H,W,3) uint8} for colour outputs."""
         for t in self._threads:
-            t.put((frame, alphas[t.spec.prompt_index]))
+            p = t.spec.prompt_index
+            t.put((frame, alphas[p], (foregrounds or {}).get(p)))
+
+    def put_batch(self, frames: list, alphas: np.ndarray,
+                  foregrounds: dict[int, np.ndarray] | None = None) -> None:
+        """A batch: alphas (P,N,H,W), foregrounds {prompt: (N,H,W,3)}; frame i gets [:, i]."""
+        for i, frame in enumerate(frames):
+            self.put(frame, alphas[:, i], {p: f[i] for p, f in (foregrounds or {}).items()})
 
     def __enter__(self) -> "Sink":
         return self

@@ -108,10 +108,10 @@ def test_absent_object_gives_an_empty_matte(tmp_path, clip_path, monkeypatch):
 def test_writer_failure_mid_video_leaves_no_file(tmp_path, clip_path, monkeypatch):
     original = video.VideoWriter.write
 
-    def failing(self, frame, alpha):
+    def failing(self, frame, alpha, foreground=None):
         if frame.index == 6:
             raise video.VideoError("disk full")
-        original(self, frame, alpha)
+        original(self, frame, alpha, foreground)
 
     monkeypatch.setattr(video.VideoWriter, "write", failing)
     with pytest.raises(video.VideoError, match="disk full"):

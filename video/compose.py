@@ -17,28 +17,40 @@ COLORS = {
 }
 
 
+BLUR_RADII = (90, 6)  # blur fusion's box sizes in px: absolute, never scaled (docs/NOTES.md)
+
+
 def estimate_foreground(image: np.ndarray, alpha: np.ndarray,
-                        radii: tuple[int, ...] = (90, 6)) -> np.ndarray:
+                        radii: tuple[int, ...] = BLUR_RADII) -> np.ndarray:
     """Approximate fast foreground colour estimation (blur fusion, Forte & Pitie 2020).
 
     image (H,W,3) uint8 or float in [0,1]; alpha (H,W) float in [0,1]
     -> foreground F (H,W,3) float32 in [0,1], free of the old background at soft edges.
     Radii are the paper's box-blur sizes in pixels (a large blur, then a small one).
+    Each pass is F = (1 - a^2) Fb + a I - a (1 - a) Bb with Fb, Bb the blurred colours,
+    computed in place (the CPU path; `pipelines.foreground` is the torch one).
     """
     import cv2
 
     img = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image.astype(np.float32)
-    a = np.clip(alpha.astype(np.float32), 0.0, 1.0)[:, :, None]
-    fg, bg = img, img
+    a = np.clip(alpha.astype(np.float32), 0.0, 1.0)
+    a3, not_a3 = a[:, :, None], (1.0 - a)[:, :, None]
+    a_img = img * a3
+    w_fg, w_bg = (1.0 - a * a)[:, :, None], (a * (1.0 - a))[:, :, None]
+    fg, bg, tmp = img, img, np.empty_like(img)
     for r in radii:
-        k = r | 1
-        blur = lambda x: cv2.blur(x, (k, k))  # noqa: E731
-        blur_a = blur(a[:, :, 0])[:, :, None]
-        blur_f = blur(fg * a) / (blur_a + 1e-5)
-        blur_b = blur(bg * (1.0 - a)) / ((1.0 - blur_a) + 1e-5)
-        fg = np.clip(blur_f + a * (img - a * blur_f - (1.0 - a) * blur_b), 0.0, 1.0)
+        k = (r | 1, r | 1)
+        blur_a = cv2.blur(a, k)
+        blur_f = cv2.blur(a_img if fg is img else np.multiply(fg, a3, out=tmp), k)
+        blur_f *= (1.0 / (blur_a + 1e-5))[:, :, None]
+        blur_b = cv2.blur(np.multiply(bg, not_a3, out=tmp), k)
+        blur_b *= (1.0 / ((1.0 - blur_a) + 1e-5))[:, :, None]
+        fg = np.multiply(blur_f, w_fg, out=blur_f)
+        fg += a_img
+        fg -= np.multiply(blur_b, w_bg, out=tmp)
+        np.clip(fg, 0.0, 1.0, out=fg)
         bg = blur_b
-    return fg.astype(np.float32)
+    return fg
 
 
 def composite(fg: np.ndarray, alpha: np.ndarray, bg: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ from video.probe import VideoInfo, probe
 from video.reader import DECODE_THREADS, Frame
 
 KINDS = ("alpha", "rgba", "composite", "foreground", "preview")
+FOREGROUND_KINDS = ("rgba", "composite", "foreground", "preview")  # kinds that need F
 FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
 DEFAULT_CRF = {"libx264": 12, "libvpx-vp9": 20}
 FRAME_NAME = re.compile(r"\d{6}\.png")  # the PNG frames a folder output holds
@@ -186,8 +187,12 @@ class VideoWriter:
             self.abort()
 
     # -- frames -------------------------------------------------------------------------
-    def write(self, frame: Frame, alpha: np.ndarray) -> None:
-        """Encode one output frame from the source `frame` and its alpha (H,W) float in [0,1]."""
+    def write(self, frame: Frame, alpha: np.ndarray, foreground: np.ndarray | None = None) -> None:
+        """Encode one output frame from the source `frame` and its alpha (H,W) float in [0,1].
+
+        `foreground`: the colour F (H,W,3) uint8 when already estimated (where the matte
+        was made); else the colour kinds estimate it here (`estimate_foreground`).
+        """
         if self._closed:
             raise VideoError(f"{self.path}: writer is closed")
         alpha = np.asarray(alpha, dtype=np.float32)
@@ -196,7 +201,7 @@ class VideoWriter:
             raise VideoError(f"{self.path}: frame {frame.index} is {frame.rgb.shape[:2]} with alpha "
                              f"{alpha.shape}; expected {(self.like.height, self.like.width)}")
         try:
-            image = self._render(frame, np.clip(alpha, 0.0, 1.0))
+            image = self._render(frame, np.clip(alpha, 0.0, 1.0), foreground)
             if self.enc.fmt is None:
                 self._write_png(frame.index, image)
             else:
@@ -208,15 +213,18 @@ class VideoWriter:
         self._last = frame
         self.frames_written += 1
 
-    def _render(self, frame: Frame, alpha: np.ndarray) -> np.ndarray:
+    def _render(self, frame: Frame, alpha: np.ndarray, foreground: np.ndarray | None) -> np.ndarray:
         """(H,W) alpha (float) / (H,W,4) rgba / (H,W,3) rgb image for this kind."""
         if self.kind == "alpha":
             return alpha
-        fg = estimate_foreground(frame.rgb, alpha)
-        if self.kind == "rgba":
+        fg = estimate_foreground(frame.rgb, alpha) if foreground is None else foreground
+        if self.kind == "foreground" or (self.kind == "rgba" and self.bit_depth == 8):
+            fg = fg if fg.dtype == np.uint8 else to_uint8(fg)
+            return fg if self.kind == "foreground" else np.dstack([fg, to_uint8(alpha)])
+        if fg.dtype == np.uint8:
+            fg = fg.astype(np.float32) / 255.0
+        if self.kind == "rgba":  # 16-bit PNG: alpha keeps its precision
             return np.dstack([fg, alpha])
-        if self.kind == "foreground":
-            return to_uint8(fg)
         if self.kind == "composite":
             return composite(fg, alpha, self._bg.next())
         board = checkerboard(*alpha.shape)
@@ -288,7 +296,8 @@ class VideoWriter:
         if image.ndim == 2:
             vf = av.VideoFrame.from_ndarray(to_uint8(image), format="gray")
         elif image.shape[2] == 4:
-            vf = av.VideoFrame.from_ndarray(to_uint8(image), format="rgba")
+            rgba = image if image.dtype == np.uint8 else to_uint8(image)
+            vf = av.VideoFrame.from_ndarray(rgba, format="rgba")
         else:
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
         cc = self._stream.codec_context
