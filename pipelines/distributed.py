@@ -28,7 +28,7 @@ from pipelines.job import Chunk, VideoJob
 from pipelines.errors import UsageError, one_line
 from pipelines.progress import job_progress
 from pipelines.streams import Prefetch, Sink
-from pipelines.temporal import warmup_start
+from pipelines.temporal import chunk_span
 
 IN_FLIGHT_PER_ACTOR = 2
 MAX_CHUNK_ATTEMPTS = 3
@@ -63,32 +63,30 @@ class MatteWorker:
 
     def matte_chunk(self, path: str, start: int, stop: int, prompts: tuple[str, ...],
                     resolution: int | None, batch_size: int, square: bool = False,
-                    warmup_from: int | None = None,
+                    span: tuple[int, int] | None = None,
                     foreground_prompts: tuple[int, ...] = ()) -> ChunkResult:
         """Frames start..stop of `path` -> (frame indices (N,), alphas (P,N,H,W) uint16,
         {prompt: foreground F (N,H,W,3) uint8} for `foreground_prompts` (estimated here, on
         the model's device), this actor's peak GPU memory in MiB so far or None on CPU).
-        `warmup_from`: run the temporal stabiliser from this frame on, the frames before
-        `start` only warming it up (`pipelines.temporal.warmup_start`); None: no stabiliser."""
+        `span`: run the temporal stabiliser on frames [span[0], span[1]), a warm-up before
+        `start` and a look-ahead after `stop` (`pipelines.temporal.chunk_span`); None: none."""
         from pipelines.foreground import Foregrounds
         from pipelines.frame_matter import FrameMatter
         from pipelines.streams import batched
-        from pipelines.temporal import StabilisedMatter
+        from pipelines.temporal import matted
 
         key = (prompts, resolution, square)
         if key not in self.matters:
             self.matters[key] = FrameMatter(self.pipe, list(prompts), resolution, square)
         matter = self.matters[key]
-        first = start if warmup_from is None else warmup_from
-        if warmup_from is not None:
-            matter = StabilisedMatter(matter)
+        first, last = (start, stop) if span is None else span
         foregrounds = Foregrounds(foreground_prompts, self.device)
         indices, alphas, colours = [], [], []
-        with Prefetch(lambda: batched(video.read_frames(path, first, stop), batch_size)) as reader:
-            for batch in reader:
-                rgb = np.stack([f.rgb for f in batch])
-                out = matter(rgb)
-                keep = [i for i, f in enumerate(batch) if f.index >= start]
+        with Prefetch(lambda: batched(video.read_frames(path, first, last), batch_size)) as reader:
+            for batch, rgb, out in matted(reader, matter, span is not None):
+                keep = [i for i, f in enumerate(batch) if start <= f.index < stop]
+                if not keep:
+                    continue
                 indices.extend(batch[i].index for i in keep)
                 alphas.append(out[:, keep])
                 colours.append(foregrounds(rgb[keep], out[:, keep]))
@@ -199,7 +197,7 @@ class WorkerPool:
         opts = job.options
         return actor.matte_chunk.remote(job.input, chunk.start, chunk.stop, tuple(job.prompts),
                                         opts.resolution, job.batch_size, opts.square,
-                                        warmup_start(job, chunk) if opts.stabilise else None,
+                                        chunk_span(job, chunk) if opts.stabilise else None,
                                         tuple(job.foreground_prompts()))
 
     def shutdown(self) -> None:

@@ -14,7 +14,6 @@ from pipelines.model_loading import (load_inference_pipeline, model_source, reso
                                      resolve_dtype)
 from pipelines.options import MatteOptions
 from pipelines.progress import Progress, job_progress, summary
-from pipelines.temporal import StabilisedMatter
 
 Key = TypeVar("Key")
 
@@ -87,8 +86,6 @@ class Engine:
                 torch.cuda.reset_peak_memory_stats()
             with job_progress(job) as bar:
                 matter = FrameMatter(self.pipe, job.prompts, job.options.resolution, job.options.square)
-                if job.options.stabilise:
-                    matter = StabilisedMatter(matter)
                 run_local(job, matter, bar, self.pipe.device)
         except Exception as exc:  # reported by the caller: raised for one video, listed in a batch
             return exc

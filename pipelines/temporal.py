@@ -1,29 +1,39 @@
-"""Temporal stabiliser: each frame's alpha blended with the previous output, warped by flow.
+"""Temporal stabiliser: a 3-frame median that drops one-frame outliers, then blending with
+the previous output, both along optical flow. A frame's output waits for the next frame.
 
-Per frame t and prompt, with d = warp(out_{t-1}) - a_t (warped by the DIS flow of the
-frames, ``tdm.flow``):  out_t = a_t + c_t * exp(-(d / AGREE_SIGMA)^2) * d, where
+Per frame t and prompt, with p and n the model's alphas of frames t-1 and t+1 laid onto
+frame t by the DIS flow of the frames (``tdm.flow``):
 
-- ``c_t = W_MAX * photo * inside`` comes from the frames alone: ``photo`` is high where
-  the frame matches the previous one warped (in colour; new, uncovered or occluding
-  content, anything the flow cannot explain gets weight 0) and ``inside`` is 0 where
-  content enters at a border;
-- the ``exp`` factor lets a change of the matte far larger than flicker through as the
-  model gave it.
+1. ``m_t = median(p, a_t, n)`` where both neighbours are *valid* (the frame matches the
+   neighbour warped onto it, in colour, and the point was inside the neighbour's frame),
+   else ``m_t = a_t``: a blob or a dropout of one frame is gone, new or uncovered content
+   (either neighbour fails) is left as the model gave it. ``s_t`` = 1 where the median
+   ran, 0 where it did not.
+2. ``out_t = m_t + c_t * exp(-(d / AGREE_SIGMA)^2) * d`` with ``d = warp(out_{t-1}) - m_t``
+   and ``c_t = W_MAX * photo * warp(s_{t-1})``: ``photo`` is high where frame t matches
+   frame t-1 warped (0 at border entries), and ``warp(s_{t-1})`` gives no weight to an
+   output that no median checked (the frame after a cut, an entry, an occlusion), so a
+   one-frame error there is never carried on; the ``exp`` factor lets a change of the
+   matte far larger than flicker through as the model gave it.
 
 A scene cut (the grey histograms differ, or most pixels fail the photometric check)
-resets the state: the frame after a cut is the model's alpha unchanged.
+makes both sides of the cut invalid neighbours of each other: the frame after a cut is the
+model's alpha unchanged.
 
-``d * exp(-(d/s)^2)`` has a slope in [-0.45, 1] and bilinear warping never grows a
-difference, so two runs that start from different states (a Ray chunk started
-``WARMUP`` frames early, against one sequential run) differ by at most
-``W_MAX ** WARMUP`` <= ``TOLERANCE`` after the warm-up. ``warmup_start`` plans those
-frames from the job alone. Constants chosen on held-out clips
-(benchmarks/bench_temporal.py).
+``m_t`` and ``c_t`` come from the frames and the model's alphas alone, ``d * exp(-(d/s)^2)``
+has a slope in [-0.45, 1] and bilinear warping never grows a difference, so two runs
+that start from different states (a Ray chunk started early, against one sequential
+run) differ by at most ``W_MAX ** k`` k frames after their inputs agree: ``chunk_span``
+starts a chunk ``WARMUP`` frames early (and reads one batch past its end, the look-ahead),
+so it stays within ``TOLERANCE`` of a sequential run. Constants: tuned on the clips of
+``benchmarks/bench_temporal.py --seeds tune``, reported on ``--seeds report``.
 """
 from __future__ import annotations
 
+import collections
 import math
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -34,8 +44,9 @@ from tdm import flow
 
 W_MAX = 0.65         # the most weight the warped previous output ever gets
 PHOTO_SIGMA = 0.05   # colour difference (0..1) after warping at which photo = exp(-1)
+VALID_ERROR = 0.1    # a neighbour is valid where the colour difference is below this
 SLACK = 0.5          # px of flow error forgiven at edges (photometric_error)
-AGREE_SIGMA = 2.0   # |alpha - warped previous output| at which agree = exp(-1)
+AGREE_SIGMA = 2.0    # |alpha - warped previous output| at which agree = exp(-1)
 CUT_HISTOGRAM = 0.25  # total-variation distance of 32-bin grey histograms that is a cut
 CUT_PHOTO = (0.2, 0.45)  # or: this fraction of pixels differing by more than this after warping
 TOLERANCE = 0.5 / 255  # chunked vs sequential output, float alpha: half an 8-bit level
@@ -49,91 +60,175 @@ def histogram(grey: np.ndarray) -> np.ndarray:
 
 
 def photometric_error(colour: np.ndarray, seen: np.ndarray) -> np.ndarray:
-    """(h,w) float32 in 0..1: how far the frame ``colour`` (h,w,3) float32 differs from the
-    previous frame warped onto it (``seen``), in its most different channel (a red ball
-    over pink bricks differs in colour, hardly in grey), less what a misalignment of SLACK
-    px explains at the channel's gradient (edges stay usable under sub-pixel flow
+    """(h,w) float32 in 0..1: how far the frame ``colour`` (h,w,3) float32 differs from a
+    neighbouring frame warped onto it (``seen``), in its most different channel (a red
+    ball over pink bricks differs in colour, hardly in grey), less what a misalignment of
+    SLACK px explains at the channel's gradient (edges stay usable under sub-pixel flow
     errors); box-filtered over 3x3."""
     slope = np.abs(cv2.Sobel(colour, cv2.CV_32F, 1, 0, ksize=3)) + np.abs(cv2.Sobel(colour, cv2.CV_32F, 0, 1, ksize=3))
     error = np.maximum(np.abs(colour - seen) - SLACK / 8 * slope, 0).max(axis=2)
     return cv2.blur(error / 255.0, (3, 3))
 
 
+@dataclass
+class Link:
+    """How a frame (H,W) sees a neighbour: sampling maps into it, the blending weight
+    W_MAX x photo (used towards the previous frame) and where it is a valid neighbour."""
+
+    maps: tuple[np.ndarray, np.ndarray]
+    weight: np.ndarray
+    valid: np.ndarray
+
+
+@dataclass
+class Frame:
+    """One frame waiting for its output: colour (h,w,3) float32 and grey (h,w) uint8 at
+    flow size, its grey histogram, the model's alphas (P,H,W) float32, its links."""
+
+    colour: np.ndarray
+    grey: np.ndarray
+    hist: np.ndarray
+    alphas: np.ndarray
+    back: Link | None = None   # to the previous frame (None: first frame, or after a cut)
+    ahead: Link | None = None  # to the next frame (None: last frame, or before a cut)
+
+
+def median3(p: np.ndarray, a: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Element-wise median of three arrays."""
+    return np.maximum(np.minimum(p, a), np.minimum(np.maximum(p, a), n))
+
+
 class Stabiliser:
-    """State of one video (every prompt); feed frames in order with ``__call__``."""
+    """State of one video (every prompt). ``push`` frames in order; each returns the
+    output of the frame pushed before it (it needs its next frame), ``flush`` the last."""
 
     def __init__(self) -> None:
         self._dis = flow.dis()
-        self.reset()
+        self.cuts = 0  # scene cuts seen
+        self._pending: Frame | None = None
+        self._done: Frame | None = None          # the frame output last (its raw alphas)
+        self._state: np.ndarray | None = None    # (P,H,W) float32 its output
+        self._checked: np.ndarray | None = None  # (H,W) float32 s: where its median ran
 
-    def reset(self) -> None:
-        """Forget the past: the next frame is taken as the model gave it."""
-        self._state: np.ndarray | None = None  # (P,H,W) float32 last output
-        self._grey: np.ndarray | None = None   # (h,w) uint8 last frame, flow size
-        self._colour: np.ndarray | None = None  # (h,w,3) float32 the same in colour
-        self._hist: np.ndarray | None = None
-        self.cuts = 0  # resets a scene cut caused
-
-    def __call__(self, rgb: np.ndarray, alphas: np.ndarray) -> np.ndarray:
-        """rgb (H,W,3) uint8 and the model's alphas (P,H,W) float32 -> stabilised (P,H,W)."""
+    def push(self, rgb: np.ndarray, alphas: np.ndarray) -> np.ndarray | None:
+        """rgb (H,W,3) uint8 and the model's alphas (P,H,W) of the next frame -> the
+        stabilised (P,H,W) float32 of the frame pushed before (None for the first)."""
         size = flow.flow_size(*rgb.shape[:2])
-        colour = flow.shrink(rgb, size).astype(np.float32)
-        grey, out = flow.grey(rgb, size), alphas.astype(np.float32, copy=True)
-        hist = histogram(grey)
-        moved = None if self._state is None else self._moved(grey, colour, hist)
-        if moved is not None:
-            photo, backward = moved
-            h, w = alphas.shape[1:]
-            maps = flow.sample_maps(flow.grow_flow(backward, (h, w)))
-            photo = cv2.resize(photo, (w, h), interpolation=cv2.INTER_LINEAR)
-            for p, alpha in enumerate(out):
-                change = flow.warp(self._state[p], maps) - alpha
-                alpha += photo * np.exp(-np.square(change / AGREE_SIGMA)) * change
-        self._state, self._grey, self._colour, self._hist = out, grey, colour, hist
-        return out
-
-    def _moved(self, grey: np.ndarray, colour: np.ndarray, hist: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray] | None:
-        """W_MAX x the (h,w) photometric and border gates and the (h,w,2) backward flow,
-        or None at a scene cut."""
-        cut = 0.5 * np.abs(hist - self._hist).sum() > CUT_HISTOGRAM
-        if not cut:
-            backward = flow.backward_flow(self._dis, self._grey, grey)
-            maps = flow.sample_maps(backward)
-            diff = photometric_error(colour, flow.warp(self._colour, maps))
-            cut = (diff > CUT_PHOTO[0]).mean() > CUT_PHOTO[1]
-        if cut:
-            self.cuts += 1
+        grey = flow.grey(rgb, size)
+        frame = Frame(flow.shrink(rgb, size).astype(np.float32), grey, histogram(grey),
+                      alphas.astype(np.float32, copy=True))
+        previous, self._pending = self._pending, frame
+        if previous is None:
             return None
-        return (W_MAX * np.exp(-np.square(diff / PHOTO_SIGMA)) * flow.inside(maps)).astype(np.float32), backward
+        self._link(previous, frame)
+        return self._finish(previous, frame.alphas)
 
-
-class StabilisedMatter:
-    """A frame matter (rgb (N,H,W,3) uint8 -> (P,N,H,W) uint16) whose alphas pass through
-    one Stabiliser in the order the batches come."""
-
-    def __init__(self, matter: Callable[[np.ndarray], np.ndarray]):
-        self.matter = matter
-        self.stabiliser = Stabiliser()
-
-    def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        alphas = self.matter(rgb)
-        out = np.empty_like(alphas)
-        for i in range(rgb.shape[0]):
-            out[:, i] = quantize(self.stabiliser(rgb[i], dequantize(alphas[:, i])))
+    def flush(self) -> np.ndarray | None:
+        """The last frame's output (no look-ahead), and forget the video."""
+        last, self._pending = self._pending, None
+        out = None if last is None else self._finish(last, None)
+        self._done = self._state = self._checked = None
         return out
+
+    def _link(self, first: Frame, second: Frame) -> None:
+        """Flow both ways between consecutive frames, unless a cut separates them."""
+        if 0.5 * np.abs(second.hist - first.hist).sum() > CUT_HISTOGRAM:
+            self.cuts += 1
+            return
+        back = self._see(second, first)
+        if (back[1] > CUT_PHOTO[0]).mean() > CUT_PHOTO[1]:
+            self.cuts += 1
+            return
+        shape = first.alphas.shape[1:]
+        second.back, first.ahead = self._full(back, shape), self._full(self._see(first, second), shape)
+
+    def _see(self, frame: Frame, other: Frame) -> tuple[np.ndarray, np.ndarray]:
+        """(flow (h,w,2) from ``frame`` into ``other``, photometric error (h,w))."""
+        motion = flow.backward_flow(self._dis, other.grey, frame.grey)
+        return motion, photometric_error(frame.colour, flow.warp(other.colour, flow.sample_maps(motion)))
+
+    @staticmethod
+    def _full(seen: tuple[np.ndarray, np.ndarray], shape: tuple[int, int]) -> Link:
+        """A Link at the alphas' size (H,W) from flow-size flow and error."""
+        motion, error = seen
+        h, w = shape
+        maps = flow.sample_maps(flow.grow_flow(motion, (h, w)))
+        error = cv2.resize(error, (w, h), interpolation=cv2.INTER_LINEAR)
+        valid = flow.inside(maps) & (error < VALID_ERROR)
+        weight = (W_MAX * np.exp(-np.square(error / PHOTO_SIGMA)) * valid).astype(np.float32)
+        return Link(maps, weight, valid)
+
+    def _finish(self, frame: Frame, following: np.ndarray | None) -> np.ndarray:
+        """Steps 1 and 2 of the module doc for ``frame``; ``following``: the next frame's
+        alphas (P,H,W) or None."""
+        out, back = frame.alphas.copy(), frame.back
+        checked = np.zeros(out.shape[1:], np.float32)
+        if back is not None and frame.ahead is not None:
+            valid = back.valid & frame.ahead.valid
+            checked[valid] = 1.0
+            for p in range(len(out)):
+                med = median3(flow.warp(self._done.alphas[p], back.maps), out[p],
+                              flow.warp(following[p], frame.ahead.maps))
+                out[p] = np.where(valid, med, out[p])
+        if back is not None:
+            weight = back.weight * flow.warp(self._checked, back.maps)
+            for p, alpha in enumerate(out):
+                change = flow.warp(self._state[p], back.maps) - alpha
+                alpha += weight * np.exp(-np.square(change / AGREE_SIGMA)) * change
+        self._done, self._state, self._checked = frame, out, checked
+        return out
+
+
+def matted(batches: Iterable[list], matter: Callable[[np.ndarray], np.ndarray], stabilise: bool
+           ) -> Iterator[tuple[list, np.ndarray, np.ndarray]]:
+    """Batches of decoded frames (each with ``.rgb`` (H,W,3) uint8) -> (frames, rgb
+    (N,H,W,3), alphas (P,N,H,W) uint16) by ``matter`` (rgb -> alphas, a FrameMatter),
+    through ``stabilise_stream`` if ``stabilise``."""
+    def raw() -> Iterator[tuple[list, np.ndarray, np.ndarray]]:
+        for frames in batches:
+            rgb = np.stack([f.rgb for f in frames])
+            yield frames, rgb, matter(rgb)
+    return stabilise_stream(raw()) if stabilise else raw()
+
+
+def stabilise_stream(items: Iterable[tuple[list, np.ndarray, np.ndarray]]
+                     ) -> Iterator[tuple[list, np.ndarray, np.ndarray]]:
+    """Batches (frames (N,), rgb (N,H,W,3) uint8, alphas (P,N,H,W) uint16) in frame order ->
+    the same batches with stabilised alphas, each once the next batch has come (the
+    look-ahead), the last at the end. ``frames`` is passed through untouched."""
+    stabiliser, waiting, outs = Stabiliser(), collections.deque(), []
+
+    def ready() -> Iterator[tuple[list, np.ndarray, np.ndarray]]:
+        while waiting and len(outs) >= len(waiting[0][0]):
+            frames, rgb = waiting.popleft()
+            yield frames, rgb, np.stack([quantize(o) for o in outs[:len(frames)]], axis=1)
+            del outs[:len(frames)]
+
+    for frames, rgb, alphas in items:
+        waiting.append((frames, rgb))
+        for i in range(len(rgb)):
+            out = stabiliser.push(rgb[i], dequantize(alphas[:, i]))
+            if out is not None:
+                outs.append(out)
+        yield from ready()
+    last = stabiliser.flush()
+    if last is not None:
+        outs.append(last)
+    yield from ready()
 
 
 def stabilise_clip(frames: np.ndarray, alphas: np.ndarray) -> np.ndarray:
-    """A whole clip at once: frames (T,H,W,3) uint8, alphas (T,H,W) -> stabilised (T,H,W)."""
+    """A whole clip at once: frames (T,H,W,3) uint8, alphas (T,H,W) -> stabilised (T,H,W)
+    float32 (not quantised)."""
     stabiliser = Stabiliser()
-    return np.stack([stabiliser(f, a[None].astype(np.float32))[0] for f, a in zip(frames, alphas)])
+    outs = [stabiliser.push(f, a[None]) for f, a in zip(frames, alphas)] + [stabiliser.flush()]
+    return np.stack([o[0] for o in outs if o is not None])
 
 
-def warmup_start(job: VideoJob, chunk: Chunk) -> int:
-    """The frame a chunk's stabiliser starts from: at least WARMUP frames before the chunk,
-    in whole model batches (so that every frame sees the batches a sequential run has),
-    never before the job's first frame."""
+def chunk_span(job: VideoJob, chunk: Chunk) -> tuple[int, int]:
+    """Frames [first, stop) a chunk's stabiliser reads: at least WARMUP frames before the
+    chunk and one batch after it (the look-ahead), in whole model batches so that every
+    frame is matted in the batch a sequential run has, within the job's frames."""
     batch = job.batch_size
     lead = -(-WARMUP // batch) * batch
-    return max(job.start, chunk.start - lead)
+    return max(job.start, chunk.start - lead), min(job.stop, chunk.stop + batch)

@@ -51,10 +51,24 @@ def test_a_cut_resets_the_state():
     alphas = np.stack([disc(20)] * 4 + [disc(44)] * 4) * 0.9
     alphas[5] = disc(44) * 0.5  # the model dims the matte again one frame later
     stabiliser = temporal.Stabiliser()
-    out = [stabiliser(f, a[None])[0] for f, a in zip(frames, alphas)]
+    out = [stabiliser.push(f, a[None]) for f, a in zip(frames, alphas)][1:] + [stabiliser.flush()]
     assert stabiliser.cuts == 1
-    assert np.array_equal(out[4], alphas[4])  # the first frame after the cut: the model's own
-    assert np.abs(out[5] - alphas[5]).max() > 0.1  # within the new scene it smooths again
+    assert np.array_equal(out[4][0], alphas[4])  # the first frame after the cut: the model's own
+    assert np.abs(out[5][0] - alphas[5]).max() > 0.1  # within the new scene it smooths again
+
+
+def test_a_one_frame_error_is_dropped_and_never_carried_past_a_cut():
+    frames = np.stack([texture(0, seed=0)] * 6 + [texture(0, seed=9)[::-1]] * 6)  # two still scenes
+    alphas = np.stack([disc(20)] * 6 + [disc(44)] * 6)
+    blob = disc(10, 6)
+    wrong = alphas.copy()
+    wrong[2] = np.maximum(wrong[2], 0.8 * blob)  # a blob for one frame mid-scene
+    wrong[3] = wrong[3] * (1 - 0.9 * disc(20, 6))  # a dropout the frame after
+    wrong[6] = np.maximum(wrong[6], 0.8 * blob)  # a blob on the first frame after the cut
+    out = temporal.stabilise_clip(frames, wrong)
+    assert np.abs(out[2] - alphas[2]).max() < 0.05 and np.abs(out[3] - alphas[3]).max() < 0.05
+    assert np.array_equal(out[6], wrong[6])  # no earlier frame to check it against: as given
+    assert np.abs(out[7] - alphas[7]).max() < 0.02  # ... and not smeared into the next one
 
 
 def test_an_entering_object_is_taken_as_the_model_gives_it():
@@ -68,29 +82,45 @@ def test_an_entering_object_is_taken_as_the_model_gives_it():
     assert np.abs(out[4][inside] - 1).max() < 0.05
 
 
-def run_from(matter, frames: np.ndarray, first: int, batch: int) -> np.ndarray:
-    """A StabilisedMatter over frames[first:] in batches -> (T-first, H, W) float alpha."""
-    stabilised = temporal.StabilisedMatter(matter)
-    return np.concatenate([dequantize(stabilised(frames[s:s + batch]))[0]
-                           for s in range(first, len(frames), batch)])
+def run_span(matter, frames: np.ndarray, first: int, stop: int, batch: int) -> np.ndarray:
+    """temporal.matted over frames[first:stop] in batches, stabilised -> (stop-first, H, W)
+    float alpha."""
+    batches = [[SimpleNamespace(rgb=f) for f in frames[s:min(s + batch, stop)]] for s in range(first, stop, batch)]
+    return np.concatenate([dequantize(a)[0] for _, _, a in temporal.matted(batches, matter, True)])
 
 
-def test_a_chunk_warmed_up_equals_the_sequential_run_within_tolerance():
-    frames = np.stack([texture(t) for t in range(40)])
+def test_a_chunk_warmed_up_and_looking_ahead_equals_the_sequential_run_within_tolerance():
+    frames = np.stack([texture(t) for t in range(48)])
     rng = np.random.default_rng(2)
-    flicker = np.stack([np.clip(disc(30 + t * 0.5) + rng.normal(0, 0.3, (H, W)), 0, 1) for t in range(40)])
+    flicker = np.stack([np.clip(disc(30 + t * 0.5) + rng.normal(0, 0.3, (H, W)), 0, 1) for t in range(48)])
     by_frame = {f.tobytes(): quantize(a) for f, a in zip(frames, flicker)}
     matter = lambda rgb: np.stack([by_frame[f.tobytes()] for f in rgb])[None]  # noqa: E731
-    job = SimpleNamespace(start=0, batch_size=4)
-    chunk = SimpleNamespace(start=24, stop=40)
-    first = temporal.warmup_start(job, chunk)
-    assert first % 4 == 0 and chunk.start - first >= temporal.WARMUP
-    sequential = run_from(matter, frames, 0, 4)[24:]
-    chunked = run_from(matter, frames, first, 4)[chunk.start - first:]
-    cold = run_from(matter, frames, 24, 4)
+    job = SimpleNamespace(start=0, stop=48, batch_size=4)
+    chunk = SimpleNamespace(start=24, stop=36)
+    first, stop = temporal.chunk_span(job, chunk)
+    assert first % 4 == 0 and chunk.start - first >= temporal.WARMUP and stop == 40
+    sequential = run_span(matter, frames, 0, 48, 4)[24:36]
+    chunked = run_span(matter, frames, first, stop, 4)[chunk.start - first:chunk.stop - first]
+    cold = run_span(matter, frames, 24, stop, 4)[:12]
+    blind = run_span(matter, frames, first, 36, 4)[chunk.start - first:]  # no look-ahead
     assert np.abs(chunked - sequential).max() <= temporal.TOLERANCE + 2 / 65535
     assert np.abs(cold - sequential).max() > temporal.TOLERANCE  # the warm-up is needed
-    assert temporal.warmup_start(job, SimpleNamespace(start=8, stop=12)) == 0  # never before the job
+    assert np.abs(blind[-1] - sequential[-1]).max() > temporal.TOLERANCE  # and so is the look-ahead
+    assert temporal.chunk_span(job, SimpleNamespace(start=8, stop=12)) == (0, 16)  # never before the job
+    assert temporal.chunk_span(job, SimpleNamespace(start=44, stop=48)) == (28, 48)  # nor after it
+
+
+def test_the_stream_gives_every_batch_back_in_order_with_its_frames():
+    frames = np.stack([texture(t) for t in range(8)])
+    matter = lambda rgb: quantize(np.stack([disc(30)] * len(rgb))[None].repeat(2, axis=0))  # noqa: E731
+    for sizes in ((3, 3, 2), (1,), (8,)):
+        starts = np.cumsum((0,) + sizes)
+        batches = [[SimpleNamespace(rgb=f) for f in frames[a:b]] for a, b in zip(starts, starts[1:])]
+        out = list(temporal.matted(iter(batches), matter, True))
+        assert [b for b, _, _ in out] == batches
+        assert [a.shape for _, _, a in out] == [(2, n, H, W) for n in sizes]
+        assert all(np.array_equal(rgb, np.stack([f.rgb for f in b])) for b, rgb, _ in out)
+    assert list(temporal.matted([], matter, True)) == []
 
 
 def test_flicker_metric_needs_no_ground_truth():
