@@ -66,17 +66,18 @@ def photometric_error(colour: np.ndarray, seen: np.ndarray) -> np.ndarray:
     SLACK px explains at the channel's gradient (edges stay usable under sub-pixel flow
     errors); box-filtered over 3x3."""
     slope = np.abs(cv2.Sobel(colour, cv2.CV_32F, 1, 0, ksize=3)) + np.abs(cv2.Sobel(colour, cv2.CV_32F, 0, 1, ksize=3))
-    error = np.maximum(np.abs(colour - seen) - SLACK / 8 * slope, 0).max(axis=2)
+    error = np.abs(colour - seen) - SLACK / 8 * slope
+    error = np.maximum(np.maximum(error[..., 0], error[..., 1]), np.maximum(error[..., 2], 0))
     return cv2.blur(error / 255.0, (3, 3))
 
 
 @dataclass
 class Link:
-    """How a frame (H,W) sees a neighbour: sampling maps into it, the blending weight
-    W_MAX x photo (used towards the previous frame) and where it is a valid neighbour."""
+    """How a frame (H,W) sees a neighbour: sampling maps into it, the photometric error
+    and where it is a valid neighbour."""
 
     maps: tuple[np.ndarray, np.ndarray]
-    weight: np.ndarray
+    error: np.ndarray
     valid: np.ndarray
 
 
@@ -94,8 +95,8 @@ class Frame:
 
 
 def median3(p: np.ndarray, a: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Element-wise median of three arrays."""
-    return np.maximum(np.minimum(p, a), np.minimum(np.maximum(p, a), n))
+    """Element-wise median of three (H,W) float32 arrays (OpenCV's min and max: faster)."""
+    return cv2.max(cv2.min(p, a), cv2.min(cv2.max(p, a), n))
 
 
 class Stabiliser:
@@ -154,9 +155,7 @@ class Stabiliser:
         h, w = shape
         maps = flow.sample_maps(flow.grow_flow(motion, (h, w)))
         error = cv2.resize(error, (w, h), interpolation=cv2.INTER_LINEAR)
-        valid = flow.inside(maps) & (error < VALID_ERROR)
-        weight = (W_MAX * np.exp(-np.square(error / PHOTO_SIGMA)) * valid).astype(np.float32)
-        return Link(maps, weight, valid)
+        return Link(maps, error, flow.inside(maps) & (error < VALID_ERROR))
 
     def _finish(self, frame: Frame, following: np.ndarray | None) -> np.ndarray:
         """Steps 1 and 2 of the module doc for ``frame``; ``following``: the next frame's
@@ -169,9 +168,10 @@ class Stabiliser:
             for p in range(len(out)):
                 med = median3(flow.warp(self._done.alphas[p], back.maps), out[p],
                               flow.warp(following[p], frame.ahead.maps))
-                out[p] = np.where(valid, med, out[p])
+                np.copyto(out[p], med, where=valid)
         if back is not None:
-            weight = back.weight * flow.warp(self._checked, back.maps)
+            photo = np.exp(-np.square(back.error / PHOTO_SIGMA)) * back.valid
+            weight = W_MAX * photo * flow.warp(self._checked, back.maps)
             for p, alpha in enumerate(out):
                 change = flow.warp(self._state[p], back.maps) - alpha
                 alpha += weight * np.exp(-np.square(change / AGREE_SIGMA)) * change
