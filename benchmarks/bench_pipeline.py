@@ -43,7 +43,8 @@ from pipelines.job import prepare_job
 from pipelines.local import run_local
 from pipelines.options import MatteOptions
 from pipelines.progress import Progress
-from video.synth import write_pattern_clip
+from pipelines.quantize import quantize
+from video.synth import pattern_alpha, write_pattern_clip
 
 
 def zeros_matter(rgb: np.ndarray) -> np.ndarray:
@@ -51,11 +52,51 @@ def zeros_matter(rgb: np.ndarray) -> np.ndarray:
     return np.zeros((1,) + rgb.shape[:3], np.uint16)
 
 
-def io_only_fps(src: str, out: Path, batch_size: int) -> float:
-    job = prepare_job(src, "x", str(out), MatteOptions(output_type="alpha", batch_size=batch_size))
+def soft_matter(rgb: np.ndarray) -> np.ndarray:
+    """Stand-in model: a soft disc (`video.synth.pattern_alpha`) for one prompt, so that
+    colour outputs estimate a real foreground."""
+    alpha = quantize(pattern_alpha(0, rgb.shape[2], rgb.shape[1]))
+    return np.broadcast_to(alpha, (1, rgb.shape[0]) + alpha.shape).copy()
+
+
+def io_only_fps(src: str, out: Path, batch_size: int, output_type: str = "alpha",
+                matter=zeros_matter) -> float:
+    """fps of the local executor with a stand-in `matter`: decode, foreground colour
+    (colour outputs), conversion and encoding of `out`, no model."""
+    job = prepare_job(src, "x", str(out), MatteOptions(output_type=output_type, batch_size=batch_size))
     with Progress(job.frames, "io", quiet=True) as bar:
-        run_local(job, zeros_matter, bar)
+        run_local(job, matter, bar)
     return job.frames / bar.seconds
+
+
+def model_only_fps(src: str, model: str, resolution: int | None, batch_size: int) -> float:
+    """fps of the model alone (`FrameMatter`, one prompt) on `src`'s frames, decoded
+    beforehand, in the batches `tdm-video` runs; one batch of warm-up first."""
+    import torch
+
+    from pipelines.frame_matter import FrameMatter
+    from pipelines.model_loading import load_inference_pipeline
+
+    frames = np.stack([f.rgb for f in video.read_frames(src)])
+    matter = FrameMatter(load_inference_pipeline(model, torch.device("cpu"), torch.float32),
+                         ["the white square"], resolution)
+    matter(frames[:batch_size])
+    t = time.perf_counter()
+    for i in range(0, len(frames), batch_size):
+        matter(frames[i:i + batch_size])
+    return len(frames) / (time.perf_counter() - t)
+
+
+def ray_fps(src: str, out: Path, workers: int, **options) -> float:
+    """fps of the Ray executor on `workers` CPU actors of one thread each, timed from
+    when every actor is up (inside a running Ray)."""
+    opts = MatteOptions(ray_address="local", num_workers=workers, threads=1, quiet=True, **options)
+    with Engine(opts) as engine:
+        engine.pool.wait_started()
+        job = prepare_job(src, "the white square", str(out), opts)
+        t = time.perf_counter()
+        engine.run(job)
+        return job.frames / (time.perf_counter() - t)
 
 
 def same_alpha(a: Path, b: Path) -> bool:
