@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One round of training the shipped demo model (`tdm/assets/demo`) on CPU, stage by stage.
 #
-#   ROUND=runs/r2 INIT=runs/r1-s3 S1=450 S2=250 S3=120 bash examples/train_demo.sh
+#   ROUND=runs/r3 INIT=runs/r2-s3 S1=700 S2=300 S3=150 bash examples/train_demo.sh
 #
 # INIT (optional) is the folder the first stage starts from: a run folder that kept its
 # teacher (the shipped folder does not), so each of its trained stages continues.
@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${ROUND:-runs/r1}
 T=(tdm-train --preset demo --data synthetic:length=200000 --batch-size "${BATCH:-8}"
-   --val-size 48 --loader-workers 1 --no-progress --log-every 10 --checkpoint-every 100)
+   --val-size 192 --loader-workers 1 --no-progress --log-every 10 --checkpoint-every 100)
 
 stage() {  # stage NAME OUTPUT ARGS...: run it, resume it, or skip it when finished
   local name=$1 out=$2
