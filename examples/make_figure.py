@@ -20,17 +20,15 @@ import torch
 
 import tdm
 import video
+from tdm import metrics
 from tdm.assets import demo_model
 
 HERE = Path(__file__).resolve().parent
 
 
 def iou(pred: np.ndarray, truth: np.ndarray) -> float:
-    """Mean over frames of IoU(pred > 0.5, truth > 0.5); 1 where both are empty."""
-    p, t = pred > 0.5, truth > 0.5
-    inter = (p & t).sum(axis=(1, 2))
-    union = (p | t).sum(axis=(1, 2))
-    return float(np.mean(np.where(union > 0, inter / np.maximum(union, 1), 1.0)))
+    """Mean over frames (T,H,W) of ``tdm.metrics.iou``."""
+    return float(np.mean([metrics.iou(p, t) for p, t in zip(pred, truth)]))
 
 
 def label(image: np.ndarray, text: str) -> np.ndarray:

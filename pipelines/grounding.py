@@ -30,13 +30,6 @@ from pipelines.options import DEVICES
 from tdm import metrics
 
 
-def iou(pred: np.ndarray, truth: np.ndarray) -> float:
-    """IoU of (pred > 0.5) and (truth > 0.5); 1 when both are empty."""
-    p, t = pred > 0.5, truth > 0.5
-    union = int((p | t).sum())
-    return float((p & t).sum() / union) if union else 1.0
-
-
 def score_scene(pred: np.ndarray, alphas: np.ndarray, categories: list[str], target: int | None
                 ) -> dict[str, float]:
     """The figures of one scene: pred (H,W) matte for the text naming instance ``target``
@@ -44,14 +37,14 @@ def score_scene(pred: np.ndarray, alphas: np.ndarray, categories: list[str], tar
     if target is None:
         return {"absent_mean_alpha": float(pred.mean())}
     truth = alphas[target]
-    out = {"iou": iou(pred, truth), "sad": metrics.sad(pred, truth),
+    out = {"iou": metrics.iou(pred, truth), "sad": metrics.sad(pred, truth),
            "sad_empty": metrics.sad(np.zeros_like(truth), truth)}
     others = [i for i in range(len(alphas)) if i != target and alphas[i].max() > 0.5]
     if others:
-        out["iou_other"] = max(iou(pred, alphas[i]) for i in others)
+        out["iou_other"] = max(metrics.iou(pred, alphas[i]) for i in others)
     same = [i for i in others if categories[i] == categories[target]]
     if same:
-        out["pair_choice"] = float(out["iou"] > max(iou(pred, alphas[i]) for i in same))
+        out["pair_choice"] = float(out["iou"] > max(metrics.iou(pred, alphas[i]) for i in same))
     return out
 
 

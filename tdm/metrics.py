@@ -1,6 +1,7 @@
 """Matting metrics on alphas in [0,1] (mmeval / DIM definitions, whole image as region).
 
-Image metrics take (H,W) arrays: ``sad``, ``mse``, ``grad``, ``conn``.
+Image metrics take (H,W) arrays: ``sad``, ``mse``, ``grad``, ``conn``, and ``iou`` of the
+mattes thresholded at 0.5 (how well the named object is found).
 Video metrics take (T,H,W) arrays: ``dtssd`` (RVM form), ``messddt`` (flow-warped);
 ``flicker`` needs no ground truth, only the frames (T,H,W,3) the alphas belong to.
 Scales: SAD, Grad, Conn are divided by 1000; MSE is the plain mean (papers print x1e3);
@@ -20,6 +21,13 @@ def _pair(pred: np.ndarray, gt: np.ndarray, ndim: int) -> tuple[np.ndarray, np.n
     if p.shape != g.shape or p.ndim != ndim:
         raise ValueError(f"prediction {p.shape} and ground truth {g.shape} must share one {ndim}-d shape")
     return p, g
+
+
+def iou(pred: np.ndarray, gt: np.ndarray, threshold: float = 0.5) -> float:
+    """IoU of ``pred > threshold`` with ``gt > threshold`` (H,W); 1.0 when both are empty."""
+    p, g = np.asarray(pred) > threshold, np.asarray(gt) > threshold
+    union = np.logical_or(p, g).sum()
+    return float(np.logical_and(p, g).sum() / union) if union else 1.0
 
 
 def sad(pred: np.ndarray, gt: np.ndarray) -> float:

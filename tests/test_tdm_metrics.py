@@ -75,3 +75,10 @@ def test_shape_checks():
         metrics.sad(np.zeros((3, 3)), np.zeros((3, 4)))
     with pytest.raises(ValueError):
         metrics.dtssd(np.zeros((1, 3, 3)), np.zeros((1, 3, 3)))
+
+
+def test_iou_thresholds_both_mattes_at_half():
+    pred = np.array([[0.9, 0.6], [0.4, 0.0]])
+    gt = np.array([[1.0, 0.0], [1.0, 0.0]])
+    assert metrics.iou(pred, gt) == pytest.approx(1 / 3)  # {(0,0)} of {(0,0),(0,1),(1,0)}
+    assert metrics.iou(np.zeros((2, 2)), np.zeros((2, 2))) == 1.0

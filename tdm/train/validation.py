@@ -14,13 +14,6 @@ METRICS = ("sad", "mse", "grad", "conn")
 Predict = Callable[[dict[str, Any]], torch.Tensor]  # batch -> alpha (B,1,H,W) in [0,1]
 
 
-def iou(pred: np.ndarray, gt: np.ndarray, threshold: float = 0.5) -> float:
-    """IoU of ``pred > threshold`` with ``gt > threshold`` (H,W); 1.0 when both are empty."""
-    p, g = pred > threshold, gt > threshold
-    union = np.logical_or(p, g).sum()
-    return float(np.logical_and(p, g).sum() / union) if union else 1.0
-
-
 @torch.no_grad()
 def score(predict: Predict, dataset: Any, indices: Sequence[int], batch_size: int,
           device: torch.device) -> dict[str, float]:
@@ -34,7 +27,7 @@ def score(predict: Predict, dataset: Any, indices: Sequence[int], batch_size: in
         pred = predict(batch).float().clamp(0, 1).cpu().numpy()[:, 0]
         gt = batch["alpha"].float().cpu().numpy()[:, 0]
         for p, g in zip(pred, gt):
-            scores["iou"].append(iou(p, g))
+            scores["iou"].append(metrics.iou(p, g))
             for name in METRICS:
                 scores[name].append(float(getattr(metrics, name)(p, g)))
     return {f"val_{name}": float(np.mean(v)) for name, v in scores.items()}
