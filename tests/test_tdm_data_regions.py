@@ -35,7 +35,7 @@ def test_batched_shapes_and_default_kernel():
 
 def test_pool_regions_one_rule_for_labels_and_mask():
     from tdm.data.regions import pool_regions
-    from tdm.train.stages.targets import low_res_mask
+    from tdm.losses import mask_at
 
     alpha = torch.zeros(1, 1, 16, 24)
     alpha[..., :12] = 1.0      # fg cols 0..10 after erosion, transparent 11..12, bg 13..23
@@ -46,11 +46,11 @@ def test_pool_regions_one_rule_for_labels_and_mask():
     np.testing.assert_array_equal(low[0].numpy(), expected)
     assert labels[0, 8, 8] == FOREGROUND  # nearest sampling would call cell (1, 1) foreground
     # the mask of the pooled labels is the min-pooled M of the confidence target R
-    torch.testing.assert_close(low_mask[:, None], low_res_mask(mask[:, None], (2, 3)))
+    torch.testing.assert_close(low_mask[:, None], mask_at(mask[:, None], (2, 3)))
     torch.manual_seed(0)
     for shape in ((9, 11), (32, 32)):
         a = torch.rand(2, 1, 64, 64).round() * torch.rand(2, 1, 1, 1).round()
         lab, m = region_labels(a[:, 0], kernel=5)
         pl, pm = pool_regions(lab, shape)
-        torch.testing.assert_close(pm[:, None], low_res_mask(m[:, None], shape))
+        torch.testing.assert_close(pm[:, None], mask_at(m[:, None], shape))
         assert ((pl != TRANSPARENT).float() == pm).all()

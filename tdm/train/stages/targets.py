@@ -31,8 +31,3 @@ def regions(alpha: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def low_res(alpha: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
     """Area-downsample (B,1,H,W) to ``size`` (the 1/8 latent grid)."""
     return F.interpolate(alpha, size=tuple(size), mode="area")
-
-
-def low_res_mask(mask: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
-    """M at ``size``: a low-res cell is fg/bg only if all its pixels are (min-pool)."""
-    return 1.0 - F.adaptive_max_pool2d(1.0 - mask, tuple(size))

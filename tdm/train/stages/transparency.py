@@ -15,7 +15,7 @@ from tdm.forward import run_student, run_teacher
 from tdm.unets import KD_POINTS, build_student_unet
 
 from .base import Stage
-from .targets import low_res, low_res_mask, regions
+from .targets import low_res, regions
 
 
 def out_channels(module: nn.Module) -> int:
@@ -74,7 +74,7 @@ class TransparencyStage(Stage):
                                            mask),
             "alpha": losses.alpha_l1(student.alpha_lr, low_res(alpha, size)),
             "confidence": losses.confidence_bce(student.confidence_logits,
-                                                low_res_mask(mask, size)),
+                                                losses.mask_at(mask, tuple(size))),
         }
         return {"loss": losses.distillation_total(terms, self.weights), **terms}
 
