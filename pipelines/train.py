@@ -41,6 +41,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_float(text: str) -> float:
+    """argparse type: a number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="tdm-train", description="Train one stage of the tdm model.")
     p.add_argument("--preset", required=True, choices=PRESET_NAMES)
@@ -48,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="dataset SPEC (see docs/TRAINING.md)")
     p.add_argument("--output", required=True, help="run folder: metrics, checkpoint, pipeline")
     p.add_argument("--max-steps", type=positive_int, help="optimiser steps (the schedule's total)")
+    p.add_argument("--max-minutes", type=positive_float,
+                   help="training-time budget: the run ends when it is spent, and the lr "
+                        "schedule follows whichever of steps and time is further along")
     p.add_argument("--init", help="previous stage's output folder")
     p.add_argument("--pretrained", help="SD-1.5 diffusers folder or hub id (stage 1, no --init)")
     p.add_argument("--train-encoders", action=argparse.BooleanOptionalAction,
@@ -93,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         preset=args.preset, stage=args.stage, data=args.data, output=args.output,
-        max_steps=args.max_steps, init=args.init, pretrained=args.pretrained,
+        max_steps=args.max_steps, max_minutes=args.max_minutes, init=args.init, pretrained=args.pretrained,
         train_encoders=args.train_encoders, vae_lr=args.vae_lr,
         text_encoder_lr=args.text_encoder_lr, balance_classes=args.balance_classes,
         reinit=args.reinit,

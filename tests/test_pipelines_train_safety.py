@@ -92,7 +92,8 @@ def test_resume_from_a_damaged_checkpoint_is_one_line(capsys, tmp_path, earlier_
 
 
 @pytest.mark.parametrize("flag, value", [("--max-steps", "0"), ("--max-steps", "-5"),
-                                         ("--batch-size", "0"), ("--grad-accum", "x")])
+                                         ("--batch-size", "0"), ("--grad-accum", "x"),
+                                         ("--max-minutes", "0"), ("--max-minutes", "nan")])
 def test_non_positive_counts_are_refused(capsys, tmp_path, flag, value):
     code, err = run(capsys, "--max-steps", "1", "--output", tmp_path / "o", flag, value)
     assert code == 2 and len(err) == 1 and flag in err[0], err

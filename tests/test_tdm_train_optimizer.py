@@ -32,3 +32,14 @@ def test_optimizer_is_adamw_with_schedule():
     assert lrs[0] == pytest.approx(4e-4)
     assert lrs[10] == pytest.approx(4e-4 * 0.9 ** 0.9)
     assert lrs[55] == pytest.approx(4e-5)
+
+
+def test_position_replaces_the_step():
+    """A time budget moves the schedule by its own position; without one it is the step."""
+    p = torch.nn.Parameter(torch.zeros(3))
+    hyper = PAPER_HYPER["matting"].override(total_steps=100, milestones=(50,), factors=(0.1,))
+    _, plain = build_optimizer([p], hyper)
+    _, timed = build_optimizer([p], hyper, position=lambda step: 60.0)  # budget 60% spent
+    assert timed.get_last_lr()[0] == pytest.approx(4e-5)  # past the milestone at step 0
+    assert plain.get_last_lr()[0] == pytest.approx(4e-4)
+    assert lr_factor(25.5, 100, (), ()) == pytest.approx(0.745 ** 0.9)

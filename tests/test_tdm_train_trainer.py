@@ -60,3 +60,19 @@ def test_resume_refuses_other_settings(tmp_path, one_thread):
     cfg.batch_size = 2
     with pytest.raises(ValueError, match="batch_size"):
         train(cfg, resume=True)
+
+
+def test_time_budget_ends_the_run_like_its_last_step(tmp_path, one_thread):
+    """--max-minutes: the run stops once the budget is spent, validates and saves there,
+    and its lr schedule has moved with the time spent (here past the milestone)."""
+    cfg = config(tmp_path, max_minutes=1e-4)  # 6 ms: one step spends it
+    cfg.max_steps = 1000
+    train(cfg)
+    rows = metrics(tmp_path)
+    assert [r["step"] for r in rows] == [1]
+    assert "val_sad" in rows[0]
+    assert (tmp_path / "model_index.json").is_file()
+    trainer = Trainer(cfg)
+    trainer.resume()
+    assert trainer.step == 1 and trainer.trained_seconds >= 6e-3
+    assert trainer.scheduler.get_last_lr()[0] == pytest.approx(STAGES["matting"]["lr"] / 10)

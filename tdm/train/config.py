@@ -23,6 +23,9 @@ class TrainConfig:
     data: str
     output: str
     max_steps: int | None = None
+    # a training-time budget: the run ends when it is spent (or at max_steps), and the lr
+    # schedule follows whichever of the two is further along (tdm.train.optimizer)
+    max_minutes: float | None = None
     init: str | None = None
     pretrained: str | None = None  # SD-1.5 folder or hub id for a run without ``init``
     # VAE encoder and text encoder train in the semantic stage (None: when they are not
@@ -55,6 +58,8 @@ class TrainConfig:
     trained_stages: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"--max-minutes must be positive, got {self.max_minutes}")
         if self.stage not in PAPER_HYPER:
             raise ValueError(f"unknown stage {self.stage!r}; choose one of {', '.join(PAPER_HYPER)}")
         if self.train_encoders and self.stage != "semantic":

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from .config import CONFIG_NAME, TrainConfig
 from .trainer import METRICS_NAME
-FINISHED_NAME = "model_index.json"
 
 
 @dataclass(frozen=True)
@@ -74,11 +73,6 @@ def logged_steps(folder: Path) -> dict[int, dict]:
     return {row["step"]: row for row in rows}
 
 
-def steps_done(folder: Path, config: TrainConfig, logged: dict[int, dict]) -> int:
-    """A finished run's max_steps, else the last step it logged."""
-    if (folder / FINISHED_NAME).is_file():
-        return config.max_steps
-    return max(logged, default=0)
 
 
 def learning_curve(folder: str | Path) -> list[Point]:
@@ -94,7 +88,7 @@ def learning_curve(folder: str | Path) -> list[Point]:
             if figures:
                 points.append(Point(shown(run), config.stage, step, offset + step,
                                     config.val_size, figures))
-        before[config.stage] = offset + steps_done(run, config, logged)
+        before[config.stage] = offset + max(logged, default=0)  # a run logs its last step
     return points
 
 

@@ -1,12 +1,14 @@
 """Optimiser and learning-rate schedule of the paper (appendix 6.3, Table 4).
 
 Before the first milestone the lr follows ``(1 - it/total) ** 0.9``; from each
-milestone on it is the base lr times that milestone's factor.
+milestone on it is the base lr times that milestone's factor. ``it`` is the optimiser
+step, or, for a run with a time budget, the step-equivalent position that the trainer
+passes in (``position``): the schedule then ends when either budget does.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import torch
 
@@ -40,23 +42,27 @@ PAPER_HYPER: dict[str, Hyper] = {
 }
 
 
-def lr_factor(step: int, total: int, milestones: Sequence[int], factors: Sequence[float],
+def lr_factor(step: float, total: int, milestones: Sequence[int], factors: Sequence[float],
               power: float = 0.9) -> float:
-    """Multiplier of the base lr at optimiser step ``step`` (0-based)."""
+    """Multiplier of the base lr at optimiser step ``step`` (0-based; a float position
+    between steps is allowed)."""
     for milestone, factor in reversed(list(zip(milestones, factors))):
         if step >= milestone:
             return float(factor)
     return max(0.0, 1.0 - step / max(total, 1)) ** power
 
 
-def build_optimizer(params: Iterable[torch.nn.Parameter] | Iterable[dict[str, Any]], hyper: Hyper
+def build_optimizer(params: Iterable[torch.nn.Parameter] | Iterable[dict[str, Any]], hyper: Hyper,
+                    position: Callable[[int], float] | None = None
                     ) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW with the paper's weight decay and the poly + milestone LambdaLR. ``params``
-    may be parameter groups; a group's own ``lr`` follows the same schedule."""
+    may be parameter groups; a group's own ``lr`` follows the same schedule. ``position``
+    maps the optimiser step to the schedule's position (default: the step itself)."""
+    where = position or (lambda step: step)
     optimizer = torch.optim.AdamW(list(params), lr=hyper.lr, weight_decay=hyper.weight_decay,
                                   foreach=True)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
-        lambda step: lr_factor(step, hyper.total_steps, hyper.milestones, hyper.factors,
+        lambda step: lr_factor(where(step), hyper.total_steps, hyper.milestones, hyper.factors,
                                hyper.power))
     return optimizer, scheduler

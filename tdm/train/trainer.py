@@ -59,6 +59,15 @@ def _mean_over_ranks(values: dict[str, float], world: int) -> dict[str, float]:
     return {k: float(v) / world for k, v in zip(keys, t)}
 
 
+def _from_rank0(value: float, world: int) -> float:
+    """Rank 0's ``value`` on every rank (identity on one), so that all ranks stop together."""
+    if world == 1:
+        return value
+    t = torch.tensor([value], dtype=torch.float64)
+    dist.broadcast(t, src=0)
+    return float(t)
+
+
 class Throughput:
     """Step and data-loading time summed since the last logged step."""
 
@@ -107,7 +116,10 @@ class Trainer:
                                          shuffle=not hasattr(unwrap(self.dataset), "schedule"))
         groups = self.stage.parameter_groups({"vae": config.vae_lr,
                                               "text_encoder": config.text_encoder_lr})
-        self.optimizer, self.scheduler = build_optimizer(groups, self.hyper)
+        self.budget = None if config.max_minutes is None else 60.0 * config.max_minutes
+        self.trained_seconds = 0.0  # wall time of the training loop, resumed runs included
+        self.optimizer, self.scheduler = build_optimizer(
+            groups, self.hyper, position=None if self.budget is None else self._position)
         self.step = 0
         self.model: torch.nn.Module = self.stage
         if self.world > 1:
@@ -116,7 +128,8 @@ class Trainer:
     # -- checkpoints -------------------------------------------------------------
     def state(self) -> dict[str, Any]:
         """Everything needed to continue bit-for-bit (this rank's view)."""
-        return {"step": self.step, "trainable": self.stage.trainable.state_dict(),
+        return {"step": self.step, "trained_seconds": self.trained_seconds,
+                "trainable": self.stage.trainable.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict()}
 
@@ -142,6 +155,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.step = int(state["step"])
+        self.trained_seconds = float(state.get("trained_seconds", 0.0))
         set_rng_state(state["rng"][self.rank % len(state["rng"])])
         self.sampler.start_step = self.step
         if self.rank == 0:
@@ -168,12 +182,21 @@ class Trainer:
         return pipe
 
     # -- training ----------------------------------------------------------------
+    def _position(self, step: int) -> float:
+        """The lr schedule's position under a time budget: the step, or the share of the
+        budget spent in steps, whichever is further along."""
+        return max(float(step), self.hyper.total_steps * self.trained_seconds / self.budget)
+
+    def out_of_time(self) -> bool:
+        return self.budget is not None and self.trained_seconds >= self.budget
+
     def _autocast(self) -> contextlib.AbstractContextManager:
         use = self.device.type == "cuda" and self.config.mixed_precision in ("auto", "bf16")
         return torch.autocast("cuda", dtype=torch.bfloat16) if use else contextlib.nullcontext()
 
     def train_step(self, micro_batches: list[dict[str, Any]]) -> dict[str, float]:
-        """One optimiser step over this rank's micro-batches; returns mean loss terms."""
+        """One optimiser step over this rank's micro-batches (the lr schedule moves on in
+        ``fit``); returns mean loss terms."""
         self.model.train()
         totals: dict[str, float] = {}
         for i, batch in enumerate(micro_batches):
@@ -189,7 +212,6 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(self.stage.trainable_parameters(), self.config.clip_grad)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
-        self.scheduler.step()
         return totals
 
     def _validate(self) -> dict[str, float]:
@@ -206,7 +228,8 @@ class Trainer:
                 f.write(json.dumps(record) + "\n")
 
     def fit(self, resume: bool = False) -> Path:
-        """Train up to ``hyper.total_steps`` and save the stage's pipeline to ``output``."""
+        """Train up to ``hyper.total_steps`` (or until ``max_minutes`` are spent) and save
+        the stage's pipeline to ``output``."""
         cfg = self.config
         if resume:
             self.resume()
@@ -224,7 +247,7 @@ class Trainer:
         bar = tqdm(total=total, initial=self.step, desc=f"tdm-train {cfg.stage}",
                    disable=self.rank != 0 or not cfg.progress)
         speed = Throughput(self.hyper.batch_size)
-        while self.step < total:
+        while self.step < total and not self.out_of_time():
             started = time.perf_counter()
             lr = self.scheduler.get_last_lr()[0]
             micro = [to_device(next(batches), self.device) for _ in range(cfg.grad_accum)]
@@ -233,8 +256,13 @@ class Trainer:
             self.step += 1
             bar.update(1)
             bar.set_postfix(loss=f"{terms['loss']:.4f}")
-            validate_now = self.step == total or (cfg.val_every and self.step % cfg.val_every == 0)
             seconds = time.perf_counter() - started
+            self.trained_seconds += seconds
+            if self.budget is not None:
+                self.trained_seconds = _from_rank0(self.trained_seconds, self.world)
+            self.scheduler.step()  # after the time is counted: the next step's lr
+            last = self.step == total or self.out_of_time()
+            validate_now = last or (cfg.val_every and self.step % cfg.val_every == 0)
             speed.add(seconds, waited)
             record = {"step": self.step, **terms, "lr": lr, "seconds": seconds,
                       "data_seconds": waited}
@@ -243,8 +271,9 @@ class Trainer:
                 if validate_now:
                     record.update(self._validate())
                 self._log(record)
-            if self.step % cfg.checkpoint_every == 0 or self.step == total:
+            if self.step % cfg.checkpoint_every == 0 or last:
                 self.save()
+            self.trained_seconds += time.perf_counter() - started - seconds  # validation, saving
         bar.close()
         if self.rank == 0:
             self.export().save_pretrained(self.output)
