@@ -200,6 +200,7 @@ def test_ship_if_better_refuses_a_model_that_is_not_better(runs, tmp_path):
     assert index["teacher_unet"] == [None, None] and not (target / "teacher_unet").exists()
     record = read_record(target)
     assert record["scores"] == first.candidate and record["held_out"]["count"] == 2
+    assert record["steps"] == records(runs["matting"])[-1]["step"]  # trained, not planned
     assert json.loads((target / "train_config.json").read_text())["trained_stages"][-1] == "matting"
     stored = load_file(next((target / "unet").glob("*.safetensors")))
     assert {v.dtype for v in stored.values()} == {torch.float16}

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from .config import TrainConfig
+from .curve import logged_steps
 from .validation import pipeline_predictor, score
 
 RECORD_NAME = "validation.json"
@@ -118,7 +119,7 @@ def ship_if_better(run: str | Path, target: str | Path, held_out: Any,
     stored.save(staging)
     (staging / RECORD_NAME).write_text(json.dumps({
         "scores": candidate, "held_out": key, "metric": METRIC, "run": str(run),
-        "stage": stored.stage, "steps": stored.hyper().total_steps,
+        "stage": stored.stage, "steps": max(logged_steps(run), default=0),
         "shipped": datetime.datetime.now().isoformat(timespec="seconds")}, indent=1))
     _replace_folder(staging, target)
     before = "" if baseline is None else f" (was {baseline[METRIC]:.4f})"
