@@ -2,9 +2,13 @@
 # One round of training the shipped demo model (`tdm/assets/demo`) on CPU, stage by stage.
 #
 #   ROUND=runs/r3 INIT=runs/r2-s3 S1=700 S2=300 S3=150 bash examples/train_demo.sh
+#   ROUND=runs/r4 INIT=runs/r3-s3 S1=0 S2=2000 M2=40 S3=400 M3=8 bash examples/train_demo.sh
 #
 # INIT (optional) is the folder the first stage starts from: a run folder that kept its
-# teacher (the shipped folder does not), so each of its trained stages continues.
+# teacher (the shipped folder does not), so each of its trained stages continues. S1=0
+# skips the semantic stage (the student stages start from INIT's teacher). M1, M2, M3
+# (optional) give the stages time budgets in minutes (tdm-train --max-minutes): the lr
+# schedule then ends with whichever of steps and minutes runs out first.
 #
 # Each stage is a run folder of its own ($ROUND-s1, -s2, -s3). A stage whose folder holds a
 # finished pipeline is skipped and one with a checkpoint is resumed, so the script can be
@@ -29,10 +33,18 @@ stage() {  # stage NAME OUTPUT ARGS...: run it, resume it, or skip it when finis
   fi
 }
 
+budget() { [ -n "${1:-}" ] && echo --max-minutes "$1"; true; }  # an optional time budget
+
 FIRST=()
 [ -n "${INIT:-}" ] && FIRST=(--init "$INIT")
-stage semantic "$R-s1" --max-steps "${S1:-600}" --lr 3e-4 --val-every 150 --balance-classes \
-  "${FIRST[@]}"
-stage transparency "$R-s2" --max-steps "${S2:-450}" --lr 2e-4 --val-every 150 --init "$R-s1"
+if [ "${S1:-600}" = 0 ]; then  # the teacher has stopped paying: the student starts from INIT
+  TEACHER=${INIT:?S1=0 needs INIT, a run folder that kept its teacher}
+else
+  stage semantic "$R-s1" --max-steps "${S1:-600}" --lr 3e-4 --val-every 150 --balance-classes \
+    "${FIRST[@]}" $(budget "${M1:-}")
+  TEACHER=$R-s1
+fi
+stage transparency "$R-s2" --max-steps "${S2:-450}" --lr 2e-4 --val-every 150 --init "$TEACHER" \
+  $(budget "${M2:-}")
 stage matting "$R-s3" --max-steps "${S3:-250}" --val-every 125 --init "$R-s2" \
-  --ship-if-better tdm/assets/demo
+  --ship-if-better tdm/assets/demo $(budget "${M3:-}")
