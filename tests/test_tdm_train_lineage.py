@@ -16,6 +16,7 @@ from tdm.train.batches import collate, load_batch
 from tdm.train.cache import CachedDataset
 from tdm.train.setup import build_stage, held_out_source, open_data, open_held_out
 from tdm.train.ship import RECORD_NAME, read_record, ship_if_better
+from tdm.train.validation import SCORE_VERSION
 from tdm.train.trainer import TIMING_KEYS
 from tdm.unets import student_teacher_copy_map
 
@@ -201,6 +202,7 @@ def test_ship_if_better_refuses_a_model_that_is_not_better(runs, tmp_path):
     record = read_record(target)
     assert record["scores"] == first.candidate and record["held_out"]["count"] == 2
     assert record["steps"] == records(runs["matting"])[-1]["step"]  # trained, not planned
+    assert record["held_out"]["score_version"] == SCORE_VERSION  # an older figure is not reused
     assert json.loads((target / "train_config.json").read_text())["trained_stages"][-1] == "matting"
     stored = load_file(next((target / "unet").glob("*.safetensors")))
     assert {v.dtype for v in stored.values()} == {torch.float16}

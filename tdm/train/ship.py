@@ -25,7 +25,7 @@ import torch
 
 from .config import TrainConfig
 from .curve import logged_steps
-from .validation import pipeline_predictor, score
+from .validation import SCORE_VERSION, pipeline_predictor, score
 
 RECORD_NAME = "validation.json"
 METRIC = "val_iou"  # higher is better
@@ -73,7 +73,9 @@ def _replace_folder(source: Path, target: Path) -> None:
 def worse(candidate: dict[str, float], baseline: dict[str, float]) -> str | None:
     """Why ``candidate`` does not beat ``baseline`` (scores as :func:`evaluate` gives), or
     None when it does: a higher IoU and a SAD no higher."""
-    if candidate[METRIC] <= baseline[METRIC]:
+    if METRIC not in candidate:
+        return "no held-out sample shows its object, so there is no IoU to compare"
+    if METRIC in baseline and candidate[METRIC] <= baseline[METRIC]:
         return f"held-out IoU {candidate[METRIC]:.4f} is not higher ({baseline[METRIC]:.4f})"
     if GUARD in baseline and candidate[GUARD] > baseline[GUARD]:
         return f"held-out SAD {candidate[GUARD]:.3f} is higher ({baseline[GUARD]:.3f})"
@@ -95,7 +97,7 @@ def ship_if_better(run: str | Path, target: str | Path, held_out: Any,
         dtype: the shipped weights' dtype.
     """
     run, target = Path(run), Path(target)
-    key = {**held_out_key, "count": count}
+    key = {**held_out_key, "count": count, "score_version": SCORE_VERSION}
     staging = target.with_name(target.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
     pipe = load_model(run, dtype)
@@ -111,7 +113,7 @@ def ship_if_better(run: str | Path, target: str | Path, held_out: Any,
         baseline = evaluate(load_model(target), held_out, count)
     else:
         baseline = None
-    refusal = None if baseline is None else worse(candidate, baseline)
+    refusal = worse(candidate, baseline or {})
     if refusal is not None:
         shutil.rmtree(staging)
         return ShipDecision(False, f"not shipped: {refusal} than {target}'s", candidate, baseline)
@@ -122,6 +124,6 @@ def ship_if_better(run: str | Path, target: str | Path, held_out: Any,
         "stage": stored.stage, "steps": max(logged_steps(run), default=0),
         "shipped": datetime.datetime.now().isoformat(timespec="seconds")}, indent=1))
     _replace_folder(staging, target)
-    before = "" if baseline is None else f" (was {baseline[METRIC]:.4f})"
+    before = f" (was {baseline[METRIC]:.4f})" if baseline and METRIC in baseline else ""
     return ShipDecision(True, f"shipped to {target}: held-out IoU {candidate[METRIC]:.4f}{before}",
                         candidate, baseline)

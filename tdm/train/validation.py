@@ -11,6 +11,9 @@ from tdm import metrics
 from .batches import collate, load_batch, to_device
 
 METRICS = ("sad", "mse", "grad", "conn")
+# 2: IoU over the samples whose named object is there (version 1 counted a sample naming an
+# absent object as IoU 1 when the matte was empty, so an empty model scored its share)
+SCORE_VERSION = 2
 Predict = Callable[[dict[str, Any]], torch.Tensor]  # batch -> alpha (B,1,H,W) in [0,1]
 
 
@@ -19,18 +22,25 @@ def score(predict: Predict, dataset: Any, indices: Sequence[int], batch_size: in
           device: torch.device) -> dict[str, float]:
     """Mean IoU, SAD, MSE, Grad, Conn of ``predict`` over ``dataset[indices]``.
 
-    Returns ``{"val_iou": ..., "val_sad": ..., "val_mse": ..., "val_grad": ..., "val_conn": ...}``.
+    Returns ``{"val_iou": ..., "val_absent_alpha": ..., "val_sad": ..., "val_mse": ...,
+    "val_grad": ..., "val_conn": ...}``: IoU (matte > 0.5) over the samples whose ground
+    truth has an object (alpha > 0.5 somewhere), the mean predicted alpha over those that
+    name an absent one (empty ground truth), the rest over all; a key is left out when no
+    sample counts for it.
     """
-    scores: dict[str, list[float]] = {name: [] for name in ("iou",) + METRICS}
+    scores: dict[str, list[float]] = {name: [] for name in ("iou", "absent_alpha") + METRICS}
     for start in range(0, len(indices), batch_size):
         batch = to_device(collate(load_batch(dataset, indices[start:start + batch_size])), device)
         pred = predict(batch).float().clamp(0, 1).cpu().numpy()[:, 0]
         gt = batch["alpha"].float().cpu().numpy()[:, 0]
         for p, g in zip(pred, gt):
-            scores["iou"].append(metrics.iou(p, g))
+            if (g > 0.5).any():
+                scores["iou"].append(metrics.iou(p, g))
+            elif not g.any():
+                scores["absent_alpha"].append(float(p.mean()))
             for name in METRICS:
                 scores[name].append(float(getattr(metrics, name)(p, g)))
-    return {f"val_{name}": float(np.mean(v)) for name, v in scores.items()}
+    return {f"val_{name}": float(np.mean(v)) for name, v in scores.items() if v}
 
 
 def validate(stage: Any, dataset: Any, indices: Sequence[int], batch_size: int,
