@@ -12,7 +12,7 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from pipelines.console import Parser, run_command
 from pipelines.datasets import open_dataset_with_video
@@ -30,26 +30,21 @@ class TrainingFailed(RuntimeError):
     """A Ray Train run ended with a worker error (the message is its last line)."""
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def positive(convert: Callable[[str], float], noun: str) -> Callable[[str], float]:
+    """argparse type: ``convert(text)``, which must be above 0."""
+    def parse(text: str) -> float:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive {noun}, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+        return value
+    return parse
 
 
-def positive_float(text: str) -> float:
-    """argparse type: a number above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
-    return value
+positive_int = positive(int, "integer")
+positive_float = positive(float, "number")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         preset=args.preset, stage=args.stage, data=args.data, output=args.output,
-        max_steps=args.max_steps, max_minutes=args.max_minutes, init=args.init, pretrained=args.pretrained,
+        max_steps=args.max_steps, max_minutes=args.max_minutes, init=args.init,
+        pretrained=args.pretrained,
         train_encoders=args.train_encoders, vae_lr=args.vae_lr,
         text_encoder_lr=args.text_encoder_lr, balance_classes=args.balance_classes,
         reinit=args.reinit,
