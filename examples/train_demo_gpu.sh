@@ -51,12 +51,11 @@ if grep -q "shipped to" "$R-ship.txt"; then
   files+=("$SHIP_TO")
 else  # what would have shipped, for scoring on the test split here
   python3 - "$R-s4" "$R-candidate" <<'EOF'
-import sys, torch, tdm
+import sys
 from pipelines.model_loading import quiet_loading
+from tdm.train.ship import save_inference_parts
 with quiet_loading():
-    pipe = tdm.TDMPipeline.from_pretrained(sys.argv[1], dtype=torch.float16)
-    pipe.register_modules(teacher_unet=None, semantic_head=None)
-    pipe.save_pretrained(sys.argv[2])
+    save_inference_parts(sys.argv[1], sys.argv[2])
 EOF
   files+=("$R-candidate")
 fi

@@ -55,6 +55,16 @@ def evaluate(pipe: Any, held_out: Any, count: int, batch_size: int = 4) -> dict[
     return score(pipeline_predictor(pipe), held_out, indices, batch_size, torch.device("cpu"))
 
 
+def save_inference_parts(run: str | Path, folder: str | Path,
+                         dtype: torch.dtype = torch.float16) -> None:
+    """Save the pipeline in ``run`` to ``folder`` in ``dtype``, without what only training
+    needs: the teacher and semantic head stay in the run folder (the demo teacher alone
+    would be a 70 MB file in the repository)."""
+    pipe = load_model(run, dtype)
+    pipe.register_modules(teacher_unet=None, semantic_head=None)
+    pipe.save_pretrained(folder)
+
+
 def read_record(folder: str | Path) -> dict[str, Any] | None:
     path = Path(folder) / RECORD_NAME
     return json.loads(path.read_text()) if path.is_file() else None
@@ -100,11 +110,7 @@ def ship_if_better(run: str | Path, target: str | Path, held_out: Any,
     key = {**held_out_key, "count": count, "score_version": SCORE_VERSION}
     staging = target.with_name(target.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
-    pipe = load_model(run, dtype)
-    # what users get is what inference runs: the teacher and semantic head stay in the run
-    # folder (the demo teacher alone would be a 70 MB file in the repository)
-    pipe.register_modules(teacher_unet=None, semantic_head=None)
-    pipe.save_pretrained(staging)
+    save_inference_parts(run, staging, dtype)
     candidate = evaluate(load_model(staging), held_out, count)  # as shipped
     record = read_record(target)
     if record is not None and record.get("held_out") == key:
