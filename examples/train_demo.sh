@@ -3,8 +3,11 @@
 #
 #   ROUND=runs/r3 INIT=runs/r2-s3 S1=700 S2=300 S3=150 bash examples/train_demo.sh
 #   ROUND=runs/r4 INIT=runs/r3-s3 S1=0 S2=2000 M2=40 S3=400 M3=8 bash examples/train_demo.sh
+#   ROUND=runs/r5 M0=50 S1=100000 M1=12 S2=100000 M2=25 S3=100000 M3=8 bash examples/train_demo.sh
 #
-# INIT (optional) is the folder the first stage starts from: a run folder that kept its
+# M0 (optional) first trains the semantic stage at LOW px (default 128) for M0 minutes
+# ($ROUND-s0): a teacher sample there costs a quarter of one at 256, and the s1 stage
+# continues that teacher at the preset's side. INIT (optional) is the folder the first stage starts from: a run folder that kept its
 # teacher (the shipped folder does not), so each of its trained stages continues. S1=0
 # skips the semantic stage (the student stages start from INIT's teacher). M1, M2, M3
 # (optional) give the stages time budgets in minutes (tdm-train --max-minutes): the lr
@@ -37,6 +40,11 @@ budget() { [ -n "${1:-}" ] && echo --max-minutes "$1"; true; }  # an optional ti
 
 FIRST=()
 [ -n "${INIT:-}" ] && FIRST=(--init "$INIT")
+if [ -n "${M0:-}" ]; then  # a semantic warm-up at LOW px (a quarter of the cost a sample), for M0 minutes
+  stage semantic "$R-s0" --resolution "${LOW:-128}" --max-steps 1000000 --lr 3e-4 --val-every 400 \
+    --balance-classes "${FIRST[@]}" --max-minutes "$M0"
+  FIRST=(--init "$R-s0")
+fi
 if [ "${S1:-600}" = 0 ]; then  # the teacher has stopped paying: the student starts from INIT
   TEACHER=${INIT:?S1=0 needs INIT, a run folder that kept its teacher}
 else

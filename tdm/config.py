@@ -167,7 +167,10 @@ _PRESETS["demo"] = replace(
     _PRESETS["sd15"],
     name="demo",
     resolution=256,
-    block_out_channels=(64, 128, 256, 256),
+    # U-Net widths halved from 64-128-256-256 (2026-12-05): on the 2 CPU cores a semantic
+    # step at 128 px, batch 8, costs 1.25 s instead of 2.3 s, and the teacher that the
+    # shipped folder keeps for the next round is 17 MB in fp16 instead of 70
+    block_out_channels=(32, 64, 128, 128),
     attention_head_dim=4,
     cross_attention_dim=256,
     unet_sample_size=32,
@@ -183,7 +186,7 @@ _PRESETS["demo"] = replace(
     vae_block_out_channels=(16, 32, 64, 64),
     vae_layers_per_block=1,
     vae_norm_num_groups=8,
-    head_channels=64,
+    head_channels=32,
     decoder=dict(align_channels=64, stream_channels=(24, 48, 96), fusion_channels=(128, 64, 32, 16),
                  head_channels=16, residual=True),
     upsampler=dict(hidden_channels=16, context_channels=16),
