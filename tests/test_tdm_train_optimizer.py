@@ -43,3 +43,14 @@ def test_position_replaces_the_step():
     assert timed.get_last_lr()[0] == pytest.approx(4e-5)  # past the milestone at step 0
     assert plain.get_last_lr()[0] == pytest.approx(4e-4)
     assert lr_factor(25.5, 100, (), ()) == pytest.approx(0.745 ** 0.9)
+
+
+def test_milestones_move_with_the_total_unless_given():
+    """Table 4's milestones sit at the same fractions of a shorter or longer run; a time
+    budget that runs the schedule over a large total no longer passes them at once."""
+    h = PAPER_HYPER["semantic"]
+    assert h.override(total_steps=1_000).milestones == (300, 800)
+    assert h.override(total_steps=1_000_000).milestones == (300_000, 800_000)
+    assert h.override(total_steps=1_000, milestones=(5,), factors=(0.1,)).milestones == (5,)
+    assert h.override(total_steps=1_000, milestones=(), factors=()).milestones == ()
+    assert h.override(lr=1e-3).milestones == h.milestones

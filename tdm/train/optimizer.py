@@ -30,8 +30,16 @@ class Hyper:
             raise ValueError(f"{len(self.milestones)} milestones but {len(self.factors)} factors")
 
     def override(self, **changes) -> "Hyper":
-        """Return a copy with the non-None ``changes`` applied."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+        """Return a copy with the non-None ``changes`` applied. A new ``total_steps``
+        without new ``milestones`` moves the milestones with it (Table 4's 15k of 50k
+        steps is 30% of any run), so a short run, or a time budget whose schedule runs
+        over a large step count, keeps the paper's shape instead of passing a milestone
+        set for 50k steps almost at once."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if "total_steps" in changes and "milestones" not in changes:
+            scale = changes["total_steps"] / self.total_steps
+            changes["milestones"] = tuple(round(m * scale) for m in self.milestones)
+        return replace(self, **changes)
 
 
 PAPER_HYPER: dict[str, Hyper] = {
