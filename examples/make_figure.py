@@ -22,6 +22,7 @@ import tdm
 import video
 from tdm import metrics
 from tdm.assets import demo_model
+from tdm.pipeline import INFERENCE_ONLY
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,7 +48,7 @@ def main() -> None:
     rgb = np.stack([f.rgb for f in video.read_frames(str(HERE / "demo.mp4"))])
     truth = {p: np.stack([f.alpha for f in video.read_frames(str(HERE / m), alpha=True)])
              for p, m in record["mattes"].items()}
-    pipe = tdm.TDMPipeline.from_pretrained(args.model, dtype=torch.float32)
+    pipe = tdm.TDMPipeline.from_pretrained(args.model, dtype=torch.float32, **INFERENCE_ONLY)
     mattes = {p: pipe(rgb, prompt=p, batch_size=8).alpha for p in record["prompts"]}
     scores = {}
     for p in record["prompts"]:

@@ -11,22 +11,31 @@ how good the matte is but whether it picked the right object:
 - ``sad`` and ``sad_empty``: SAD of the matte and of an all-zero matte, and their ratio;
 - ``absent_mean_alpha``: mean alpha for texts that name an object not in the scene;
 - ``pair_choice``: on scenes with two or more instances of the named category, the share
-  where the named one has the highest IoU of them.
+  where the named one has the highest IoU of them;
+- ``named_above_others``: on scenes with other instances, the share where the mean matte
+  inside the named one (weighted by its alpha) is higher than inside each other one:
+  grounding that shows before the matte passes 0.5 anywhere (chance: 1 / instances).
+
+``--teacher`` scores the folder's teacher instead (a run folder, or the shipped one, which
+keeps it): its soft proxy p(fg) + p(transparent) / 2, what the semantic stage validates,
+so it tells whether stage 1 grounds.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 
 from pipelines.console import Parser, run_command
 from pipelines.errors import UsageError
-from pipelines.model_loading import load_inference_pipeline, quiet_loading, resolve_device, resolve_dtype
+from pipelines.model_loading import (load_inference_pipeline, model_source, quiet_loading, resolve_device,
+                                     resolve_dtype)
 from pipelines.options import DEVICES
+import tdm
 from tdm import metrics
 
 
@@ -42,13 +51,39 @@ def score_scene(pred: np.ndarray, alphas: np.ndarray, categories: list[str], tar
     others = [i for i in range(len(alphas)) if i != target and alphas[i].max() > 0.5]
     if others:
         out["iou_other"] = max(metrics.iou(pred, alphas[i]) for i in others)
+        inside = lambda a: float((pred * a).sum() / a.sum())  # noqa: E731 - alpha-weighted mean
+        out["named_above_others"] = float(inside(truth) > max(inside(alphas[i]) for i in others))
     same = [i for i in others if categories[i] == categories[target]]
     if same:
         out["pair_choice"] = float(out["iou"] > max(metrics.iou(pred, alphas[i]) for i in same))
     return out
 
 
-def evaluate(pipe: Any, split: str, count: int, seed: int, size: int) -> dict[str, Any]:
+Predictor = Callable[[np.ndarray, str], np.ndarray]  # (H,W,3) uint8 image, text -> (H,W) matte
+
+
+def pipeline_predictor(pipe: Any) -> Predictor:
+    """The whole matting pipeline, as ``tdm-video`` runs it."""
+    return lambda image, text: pipe(image, prompt=text).alpha[0]
+
+
+def teacher_predictor(pipe: Any) -> Predictor:
+    """The teacher's soft proxy p(fg) + p(transparent) / 2 (``SemanticStage.predict_alpha``)
+    of a pipeline that holds a teacher and semantic head."""
+    from tdm.train.stages.semantic import SemanticStage
+
+    if pipe.teacher_unet is None or pipe.semantic_head is None:
+        raise UsageError("--teacher: this model folder holds no teacher and semantic head")
+    stage = SemanticStage(pipe).eval()
+
+    def predict(image: np.ndarray, text: str) -> np.ndarray:
+        x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1
+        batch = {"image": x.to(pipe.device), "text": [text], "alpha": torch.zeros(1, 1, *image.shape[:2])}
+        return stage.predict_alpha(batch)[0, 0].float().cpu().numpy()
+    return predict
+
+
+def evaluate(predict: Predictor, split: str, count: int, seed: int, size: int) -> dict[str, Any]:
     """Mean figures over ``count`` scenes of ``split`` (each key over the scenes it applies to)."""
     from tdm.data import SyntheticMattingDataset
 
@@ -56,10 +91,11 @@ def evaluate(pipe: Any, split: str, count: int, seed: int, size: int) -> dict[st
     rows = []
     for index in range(count):
         scene, target, text = scenes.scene(index)
-        pred = pipe(scene.image, prompt=text).alpha[0]
-        rows.append(score_scene(pred, scene.alphas, [i.category for i in scene.infos], target))
+        rows.append(score_scene(predict(scene.image, text), scene.alphas,
+                                [i.category for i in scene.infos], target))
     summary: dict[str, Any] = {"split": split, "scenes": count, "seed": seed, "size": size}
-    for key in ("iou", "iou_other", "sad", "sad_empty", "absent_mean_alpha", "pair_choice"):
+    for key in ("iou", "iou_other", "sad", "sad_empty", "absent_mean_alpha", "pair_choice",
+                "named_above_others"):
         values = [r[key] for r in rows if key in r]
         summary[key] = round(float(np.mean(values)), 4) if values else None
         summary[f"{key}_n"] = len(values)
@@ -77,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=777)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--device", default="cpu", choices=DEVICES)
+    ap.add_argument("--teacher", action="store_true",
+                    help="score the folder's teacher (semantic head's soft proxy) instead")
     ap.add_argument("--json", action="store_true")
     return run_command("grounding", ap, _run, argv)
 
@@ -85,9 +123,18 @@ def _run(args: argparse.Namespace) -> int:
     if args.count < 1 or args.size < 64:
         raise UsageError("--count must be at least 1 and --size at least 64")
     device = resolve_device(args.device)
-    pipe = load_inference_pipeline(args.model, device, resolve_dtype("fp32", device))
+    if args.teacher:
+        if args.size % 64:
+            raise UsageError("--teacher needs a --size that is a multiple of 64")
+        with quiet_loading():
+            pipe = tdm.TDMPipeline.from_pretrained(str(model_source(args.model)), dtype=torch.float32)
+        pipe = pipe.to(device)
+        predict = teacher_predictor(pipe)
+    else:
+        predict = pipeline_predictor(load_inference_pipeline(args.model, device, resolve_dtype("fp32", device)))
     with quiet_loading(), torch.inference_mode():
-        summary = evaluate(pipe, args.split, args.count, args.seed, args.size)
+        summary = evaluate(predict, args.split, args.count, args.seed, args.size)
+    summary["scored"] = "teacher" if args.teacher else "pipeline"
     print(json.dumps(summary) if args.json else "\n".join(f"{k:<20} {v}" for k, v in summary.items()))
     return 0
 

@@ -11,6 +11,7 @@ import itertools
 import json
 import re
 from pathlib import Path
+from typing import Iterable
 
 import torch
 
@@ -22,13 +23,14 @@ GB = 1e9
 
 
 def check_model_folder(folder: str | Path, dtype: torch.dtype | None = None,
-                       device: torch.device | None = None) -> None:
+                       device: torch.device | None = None, skip: Iterable[str] = ()) -> None:
     """UsageError (one line, naming the component) when a component's config.json does not
     build its model, or its weights do not match that config; with `dtype`, also when the
-    weights cannot fit in the memory of this machine (and of a CUDA `device`)."""
+    weights cannot fit in the memory of this machine (and of a CUDA `device`). Components
+    named in `skip` (those the caller will not load) are not checked."""
     folder = Path(folder)
     models = {name: build_on_meta(cls, folder / name, f"{name} ({cls.__name__})")
-              for name, cls in model_components(folder)}
+              for name, cls in model_components(folder) if name not in set(skip)}
     if dtype is not None:
         check_fits(models, dtype, device or torch.device("cpu"))
     for name, model in models.items():

@@ -40,6 +40,7 @@ def model_source(model: object) -> object:
     """
     from pipelines.model_check import check_model_folder, hub_cached, hub_offline
     from tdm.assets import demo_model
+    from tdm.pipeline import TRAINING_ONLY
 
     if model is None:
         demo = demo_model()
@@ -62,7 +63,7 @@ def model_source(model: object) -> object:
         what = "has no model_index.json" if path.is_dir() else "does not exist"
         raise UsageError(f"--model {text}: model folder {what}")
     try:
-        check_model_folder(path)
+        check_model_folder(path, skip=TRAINING_ONLY)
     except UsageError as exc:
         raise UsageError(f"--model {text}: {exc}") from None
     return str(path)
@@ -73,8 +74,10 @@ def load_inference_pipeline(model: object, device: torch.device, dtype: torch.dt
 
     A hub id is downloaded first (to the Hugging Face cache); the folder is then checked
     (configs, weights, and that the weights fit in memory) before anything is allocated.
+    Training-only components a folder may hold (the teacher) are neither checked nor loaded.
     """
     import tdm
+    from tdm.pipeline import INFERENCE_ONLY, TRAINING_ONLY
     from pipelines.model_check import check_model_folder, loader_line
 
     source = model_source(model)
@@ -88,8 +91,8 @@ def load_inference_pipeline(model: object, device: torch.device, dtype: torch.dt
                     raise UsageError(f"--model {source}: could not download this model from "
                                      "the Hugging Face Hub (offline? no such model?)") from None
             try:
-                check_model_folder(folder, dtype, device)
-                pipe = tdm.TDMPipeline.from_pretrained(str(folder), dtype=dtype)
+                check_model_folder(folder, dtype, device, skip=TRAINING_ONLY)
+                pipe = tdm.TDMPipeline.from_pretrained(str(folder), dtype=dtype, **INFERENCE_ONLY)
             except UsageError as exc:
                 raise UsageError(f"--model {source}: {exc}") from None
             except (OSError, ValueError, RuntimeError, MemoryError) as exc:

@@ -65,11 +65,17 @@ class EncodedImages:
         return tuple(self.originals.shape[-2:])
 
 
+TRAINING_ONLY = ("teacher_unet", "semantic_head")
+INFERENCE_ONLY = {name: None for name in TRAINING_ONLY}  # from_pretrained kwargs that skip them
+
+
 class TDMPipeline(DiffusionPipeline):
     """Text-prompted alpha matting with a single-step diffusion U-Net (TMLR 2025)."""
 
     model_cpu_offload_seq = "text_encoder->text_adapter->vae->unet->alpha_head->decoder->upsampler"
-    _optional_components = ["teacher_unet", "semantic_head"]
+    # training only: a folder may hold them (the shipped demo keeps its teacher so the next
+    # round continues it); inference never loads them (``from_pretrained(..., **INFERENCE_ONLY)``)
+    _optional_components = list(TRAINING_ONLY)
 
     def __init__(self, tokenizer: CLIPTokenizer, text_encoder: CLIPTextModel, text_adapter: TextAdapter,
                  vae: AutoencoderKL, unet: TDMUNet, alpha_head: AlphaHead, decoder: DetailDecoder,

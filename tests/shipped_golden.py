@@ -53,8 +53,9 @@ def frames() -> dict[str, np.ndarray]:
 def load_shipped():
     """The shipped pipeline on CPU in fp32."""
     import tdm
+    from tdm.pipeline import INFERENCE_ONLY
 
-    return tdm.TDMPipeline.from_pretrained(str(shipped_folder()), dtype=torch.float32)
+    return tdm.TDMPipeline.from_pretrained(str(shipped_folder()), dtype=torch.float32, **INFERENCE_ONLY)
 
 
 def mattes(pipe, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

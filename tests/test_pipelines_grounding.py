@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
-from pipelines.grounding import evaluate, score_scene
+import json
+
+from pipelines.grounding import evaluate, main, pipeline_predictor, score_scene
 
 
 def two_zebras() -> np.ndarray:
@@ -22,6 +24,10 @@ def test_the_named_instance_scores_and_the_other_does_not():
     assert wrong["iou"] == 0 and wrong["iou_other"] == 1 and wrong["pair_choice"] == 0
     car = score_scene(alphas[2], alphas, cats, target=2)
     assert "pair_choice" not in car and car["iou"] == 1
+    # a faint matte (never above 0.5) that is highest on the named one still grounds
+    faint = 0.1 + 0.2 * alphas[1]
+    assert score_scene(faint, alphas, cats, target=1)["named_above_others"] == 1
+    assert score_scene(faint, alphas, cats, target=0)["named_above_others"] == 0
 
 
 def test_an_absent_object_is_scored_by_its_mean_alpha():
@@ -33,6 +39,18 @@ def test_evaluate_runs_a_model_on_held_out_scenes(model_dir):
     import tdm
 
     pipe = tdm.TDMPipeline.from_pretrained(model_dir)
-    summary = evaluate(pipe, "test", count=3, seed=5, size=64)
+    summary = evaluate(pipeline_predictor(pipe), "test", count=3, seed=5, size=64)
     assert summary["scenes"] == 3 and summary["iou_n"] + summary["absent_mean_alpha_n"] == 3
     assert summary["iou"] is None or 0 <= summary["iou"] <= 1
+
+
+def test_teacher_scores_a_folder_that_kept_its_teacher(tmp_path, model_dir, capsys):
+    import tdm
+
+    tdm.build_pipeline("tiny", with_teacher=True).save_pretrained(tmp_path / "run")
+    assert main(["--model", str(tmp_path / "run"), "--teacher", "--count", "2", "--size", "64", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["scored"] == "teacher" and summary["scenes"] == 2
+    assert main(["--model", str(model_dir), "--teacher", "--size", "64"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "holds no teacher" in err

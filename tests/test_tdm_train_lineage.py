@@ -9,6 +9,7 @@ import torch
 from safetensors.torch import load_file
 
 import tdm
+from pipelines.model_loading import load_inference_pipeline
 from pipelines.train import main
 from tdm.text import build_text_encoder, build_tokenizer
 from tdm.train import TrainConfig, Trainer, train
@@ -197,8 +198,16 @@ def test_ship_if_better_refuses_a_model_that_is_not_better(runs, tmp_path):
     target = tmp_path / "shipped"
     first = ship_if_better(runs["matting"], target, held_out, key, count=2)
     assert first.shipped and first.baseline is None
-    index = json.loads((target / "model_index.json").read_text())
-    assert index["teacher_unet"] == [None, None] and not (target / "teacher_unet").exists()
+    # the teacher ships too, so the next round continues every stage from the shipped
+    # folder; inference loading leaves it out
+    shipped = tdm.TDMPipeline.from_pretrained(str(target)).teacher_unet.state_dict()
+    run_teacher = tdm.TDMPipeline.from_pretrained(runs["matting"]).teacher_unet.state_dict()
+    assert all(torch.equal(v.half().float(), shipped[k].float()) for k, v in run_teacher.items())
+    assert (target / "semantic_head").is_dir()
+    inference = load_inference_pipeline(str(target), torch.device("cpu"), torch.float32)
+    assert inference.teacher_unet is None and inference.semantic_head is None
+    teacher = build_stage(config("semantic", tmp_path / "next", init=target)).trainable["teacher_unet"]
+    assert all(torch.equal(v.half().float(), teacher.state_dict()[k]) for k, v in run_teacher.items())
     record = read_record(target)
     assert record["scores"] == first.candidate and record["held_out"]["count"] == 2
     assert record["steps"] == records(runs["matting"])[-1]["step"]  # trained, not planned

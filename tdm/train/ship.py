@@ -7,9 +7,9 @@ more of the object by spreading a grey haze over the frame is not better). The s
 when that figure was measured on other held-out samples, the shipped model is scored
 again on the run's. The new folder holds the pipeline in ``dtype`` (scored as stored), the
 run's ``train_config.json`` (its lineage, for the next ``--init``) and the record; it
-replaces the old folder whole. Training-only parts (teacher, semantic head) are not
-shipped: a later round restarts the student stages from the shipped folder, and the
-teacher stage from a run folder or from scratch.
+replaces the old folder whole. A run that kept its teacher and semantic head (every run
+without pretrained weights) ships them too, so a later round continues every stage from
+the shipped folder, even on a machine where the run folders are gone; inference skips them.
 """
 from __future__ import annotations
 
@@ -55,14 +55,13 @@ def evaluate(pipe: Any, held_out: Any, count: int, batch_size: int = 4) -> dict[
     return score(pipeline_predictor(pipe), held_out, indices, batch_size, torch.device("cpu"))
 
 
-def save_inference_parts(run: str | Path, folder: str | Path,
-                         dtype: torch.dtype = torch.float16) -> None:
-    """Save the pipeline in ``run`` to ``folder`` in ``dtype``, without what only training
-    needs: the teacher and semantic head stay in the run folder (the demo teacher alone
-    would be a 70 MB file in the repository)."""
-    pipe = load_model(run, dtype)
-    pipe.register_modules(teacher_unet=None, semantic_head=None)
-    pipe.save_pretrained(folder)
+def save_shipped_parts(run: str | Path, folder: str | Path,
+                       dtype: torch.dtype = torch.float16) -> None:
+    """Save the pipeline in ``run`` to ``folder`` in ``dtype``, the teacher and semantic
+    head included when the run kept them (runs without pretrained weights do: 18 MB for
+    the demo teacher in fp16), so that the next round continues every stage from the
+    shipped folder; inference never loads them (``tdm.pipeline.INFERENCE_ONLY``)."""
+    load_model(run, dtype).save_pretrained(folder)
 
 
 def read_record(folder: str | Path) -> dict[str, Any] | None:
@@ -110,7 +109,7 @@ def ship_if_better(run: str | Path, target: str | Path, held_out: Any,
     key = {**held_out_key, "count": count, "score_version": SCORE_VERSION}
     staging = target.with_name(target.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
-    save_inference_parts(run, staging, dtype)
+    save_shipped_parts(run, staging, dtype)
     candidate = evaluate(load_model(staging), held_out, count)  # as shipped
     record = read_record(target)
     if record is not None and record.get("held_out") == key:
