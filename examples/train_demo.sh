@@ -8,7 +8,8 @@
 # M0 (optional) first trains the semantic stage at LOW px (default 128) for M0 minutes
 # ($ROUND-s0): a teacher sample there costs a quarter of one at 256, and the s1 stage
 # continues that teacher at the preset's side. INIT (optional) is the folder the first stage
-# starts from: a run folder or the shipped folder (both keep the teacher from round 5 on),
+# starts from: a run folder, training/demo (the lineage's committed state, training/README.md)
+# or the shipped folder (these keep the teacher from round 5 on),
 # so each of its trained stages continues. S1=0
 # skips the semantic stage (the student stages start from INIT's teacher). M1, M2, M3
 # (optional) give the stages time budgets in minutes (tdm-train --max-minutes): the lr

@@ -16,6 +16,7 @@ from tdm.train import TrainConfig, Trainer, train
 from tdm.train.batches import collate, load_batch
 from tdm.train.cache import CachedDataset
 from tdm.train.setup import build_stage, held_out_source, open_data, open_held_out
+from tdm.train.keep import main as keep_main
 from tdm.train.ship import RECORD_NAME, read_record, ship_if_better
 from tdm.train.validation import SCORE_VERSION
 from tdm.train.trainer import TIMING_KEYS
@@ -251,3 +252,20 @@ def test_cli_ship_if_better(runs, tmp_path, capsys, one_thread):
     assert "tdm-train: not shipped" in capsys.readouterr().out
     assert main(args + ["--output", str(tmp_path / "c"), "--val-size", "0"]) == 2
     assert "held-out" in capsys.readouterr().err
+
+
+def test_keep_commits_a_run_state_that_the_next_round_continues(runs, tmp_path, capsys):
+    kept = tmp_path / "training" / "demo"
+    kept.mkdir(parents=True)
+    (kept / "stale.txt").write_text("an older state")
+    assert keep_main([str(runs["semantic"]), str(kept)]) == 0 and "kept" in capsys.readouterr().out
+    assert not (kept / "stale.txt").exists()  # replaced whole
+    assert (kept / "metrics.jsonl").read_text() == (runs["semantic"] / "metrics.jsonl").read_text()
+    assert TrainConfig.load(kept).trained_stages == ("semantic",)
+    stored = load_file(next((kept / "teacher_unet").glob("*.safetensors")))
+    assert {v.dtype for v in stored.values()} == {torch.float16}
+    run = tdm.TDMPipeline.from_pretrained(runs["semantic"]).teacher_unet.state_dict()
+    stage = build_stage(config("transparency", tmp_path / "next", init=kept))
+    assert all(torch.equal(v.half().float(), stage.teacher.state_dict()[k]) for k, v in run.items())
+    assert keep_main([str(tmp_path / "missing"), str(kept)]) == 2
+    assert "error" in capsys.readouterr().err and (kept / "model_index.json").is_file()

@@ -25,6 +25,7 @@ import torch
 
 from .config import TrainConfig
 from .curve import logged_steps
+from .trainer import METRICS_NAME
 from .validation import SCORE_VERSION, pipeline_predictor, score
 
 RECORD_NAME = "validation.json"
@@ -62,6 +63,22 @@ def save_shipped_parts(run: str | Path, folder: str | Path,
     the demo teacher in fp16), so that the next round continues every stage from the
     shipped folder; inference never loads them (``tdm.pipeline.INFERENCE_ONLY``)."""
     load_model(run, dtype).save_pretrained(folder)
+
+
+def keep(run: str | Path, folder: str | Path, dtype: torch.dtype = torch.float16) -> None:
+    """Replace ``folder`` with the state of ``run``, shipped or not: its pipeline in
+    ``dtype`` (teacher included), ``train_config.json`` and ``metrics.jsonl``. This is
+    the lineage's committed training state (``training/demo``), which a fresh clone still
+    has when the run folders are gone, and the next round ``--init``s."""
+    run, folder = Path(run), Path(folder)
+    if not (run / "model_index.json").is_file():
+        raise ValueError(f"{run} holds no finished pipeline (model_index.json)")
+    staging = folder.with_name(folder.name + ".new")
+    shutil.rmtree(staging, ignore_errors=True)
+    save_shipped_parts(run, staging, dtype)
+    TrainConfig.load(run).save(staging)
+    shutil.copyfile(run / METRICS_NAME, staging / METRICS_NAME)
+    _replace_folder(staging, folder)
 
 
 def read_record(folder: str | Path) -> dict[str, Any] | None:
