@@ -168,8 +168,8 @@ _PRESETS["demo"] = replace(
     name="demo",
     resolution=256,
     # U-Net widths halved from 64-128-256-256 (2026-12-05): on the 2 CPU cores a semantic
-    # step at 128 px, batch 8, costs 1.25 s instead of 2.3 s, and the teacher that the
-    # shipped folder keeps for the next round is 17 MB in fp16 instead of 70
+    # step at 128 px, batch 8, costs 1.6 s instead of 3.0 s (benchmarks/bench_train_step.py),
+    # and the teacher a shipped or kept folder holds is 18 MB in fp16 instead of 70
     block_out_channels=(32, 64, 128, 128),
     attention_head_dim=4,
     cross_attention_dim=256,
