@@ -51,14 +51,8 @@ FIRST=()
 files=("$R"-s*/metrics.jsonl "$R"-s*/train_config.json "$R-ship.txt")
 if grep -q "shipped to" "$R-ship.txt"; then
   files+=("$SHIP_TO")
-else  # what would have shipped, for scoring on the test split here
-  python3 - "$R-s4" "$R-candidate" <<'EOF'
-import sys
-from pipelines.model_loading import quiet_loading
-from tdm.train.ship import save_shipped_parts
-with quiet_loading():
-    save_shipped_parts(sys.argv[1], sys.argv[2])
-EOF
+else  # what would have shipped (teacher included), to score here and continue from
+  python3 -m tdm.train.keep "$R-s4" "$R-candidate"
   files+=("$R-candidate")
 fi
 mkdir -p "$OUT"

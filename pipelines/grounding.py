@@ -35,7 +35,6 @@ from pipelines.errors import UsageError
 from pipelines.model_loading import (load_inference_pipeline, model_source, quiet_loading, resolve_device,
                                      resolve_dtype)
 from pipelines.options import DEVICES
-import tdm
 from tdm import metrics
 
 
@@ -76,9 +75,12 @@ def teacher_predictor(pipe: Any) -> Predictor:
         raise UsageError("--teacher: this model folder holds no teacher and semantic head")
     stage = SemanticStage(pipe).eval()
 
+    processor = pipe.image_processor
+
     def predict(image: np.ndarray, text: str) -> np.ndarray:
-        x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1
-        batch = {"image": x.to(pipe.device), "text": [text], "alpha": torch.zeros(1, 1, *image.shape[:2])}
+        size = image.shape[:2]
+        x = processor.normalize(torch.stack(processor.load(image)), size)
+        batch = {"image": x.to(pipe.device), "text": [text], "alpha": torch.zeros(1, 1, *size)}
         return stage.predict_alpha(batch)[0, 0].float().cpu().numpy()
     return predict
 
@@ -126,9 +128,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.teacher:
         if args.size % 64:
             raise UsageError("--teacher needs a --size that is a multiple of 64")
+        from tdm.train.ship import load_model
+
         with quiet_loading():
-            pipe = tdm.TDMPipeline.from_pretrained(str(model_source(args.model)), dtype=torch.float32)
-        pipe = pipe.to(device)
+            pipe = load_model(model_source(args.model)).to(device)
         predict = teacher_predictor(pipe)
     else:
         predict = pipeline_predictor(load_inference_pipeline(args.model, device, resolve_dtype("fp32", device)))
