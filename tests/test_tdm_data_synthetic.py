@@ -106,6 +106,22 @@ def test_texts_match_the_layout_and_absent_prompts_are_empty():
     assert min(seen.values()) >= 3, seen  # every kind of phrase occurs
 
 
+def test_pairs_show_one_scene_with_two_targets():
+    ds = open_dataset("synthetic:length=40,pairs=1", size=48, seed=5)
+    assert ds.group_size == 2
+    kinds = {"two instances": 0, "one and absent": 0}
+    for k in range(0, 40, 2):
+        (scene, ta, text_a), (_, tb, text_b) = ds.scene(k), ds.scene(k + 1)
+        a, b = ds[k], ds[k + 1]
+        assert ta != tb and text_a != text_b
+        assert np.array_equal(ds.scene(k + 1)[0].image, scene.image)  # one scene (before degradation)
+        assert not torch.equal(a["alpha"], b["alpha"])
+        kinds["one and absent" if None in (ta, tb) else "two instances"] += 1
+    assert min(kinds.values()) >= 3, kinds
+    plain = SyntheticMattingDataset(48, length=4, seed=5)
+    assert plain.group_size == 1 and plain.scene(1)[2] != plain.scene(0)[2]
+
+
 def test_positions_follow_the_layout():
     box = lambda cx: (cx - 0.1, 0.4, cx + 0.1, 0.6)  # noqa: E731
     zebras = [InstanceInfo("zebra", "black and white", {"striped"}, 0.2, 0.5, 0.05, 0.05, box(0.2)),

@@ -203,15 +203,16 @@ def _shown(infos: list[InstanceInfo]) -> list[int]:
 
 
 def pick_target(scene: Scene, rng: np.random.Generator, categories: tuple[str, ...] = CATEGORIES,
-                absent: float = ABSENT) -> tuple[int | None, str | None]:
+                absent: float = ABSENT, exclude: int | None = None) -> tuple[int | None, str | None]:
     """(target index or None for an absent-object text, text); text None when no
-    unambiguous phrase exists. Targets are well visible; group members are preferred."""
+    unambiguous phrase exists. Targets are well visible; group members are preferred;
+    instance ``exclude`` is never the target (with none left, the text names something absent)."""
     shown = _shown(scene.infos)
     infos = [scene.infos[i] for i in shown]
     if rng.random() < absent:
         return None, absent_expression(infos, categories, rng)
-    ok = [k for k, i in enumerate(shown)
-          if scene.infos[i].area >= MIN_VISIBLE and scene.infos[i].area >= MIN_SHOWN * scene.infos[i].size]
+    ok = [k for k, i in enumerate(shown) if i != exclude
+          and scene.infos[i].area >= MIN_VISIBLE and scene.infos[i].area >= MIN_SHOWN * scene.infos[i].size]
     first = [k for k in ok if shown[k] in scene.group] if rng.random() < 0.8 else []
     for k in list(rng.permutation(first)) + list(rng.permutation([k for k in ok if k not in first])):
         text = describe(infos, int(k), rng)
@@ -223,26 +224,37 @@ def pick_target(scene: Scene, rng: np.random.Generator, categories: tuple[str, .
 class SyntheticMattingDataset(Dataset):
     """``length`` procedural samples at ``size`` (int or (h, w)) from ``split`` (train,
     val, test or all: see ``tdm.data.splits``); item ``i`` depends only on (seed, i).
-    Any non-negative index works (beyond ``length`` too)."""
+    Any non-negative index works (beyond ``length`` too).
+
+    ``pairs``: items ``2k`` and ``2k + 1`` show one scene with two different targets (two
+    instances, or one and something absent), so that only the text tells their mattes
+    apart; ``group_size`` (2) tells the sampler to keep them in one batch."""
 
     name = "synthetic"
 
     def __init__(self, size: int | tuple[int, int] = 512, length: int = 10000, seed: int = 0,
                  max_objects: int = 4, categories: tuple[str, ...] = CATEGORIES, augment: bool = True,
-                 split: str = "train"):
+                 split: str = "train", pairs: bool = False):
         self.size, self.length, self.seed = as_size(size), int(length), int(seed)
         self.max_objects, self.categories, self.augment = max_objects, tuple(categories), augment
         self.split = check_split(split)
+        self.group_size = 2 if pairs else 1
 
     def __len__(self) -> int:
         return self.length
 
     def scene(self, index: int) -> tuple[Scene, int | None, str]:
         """The scene of item ``index``, its target (None: absent object) and text."""
-        rng = item_rng(self.seed, index)
+        member = index % self.group_size
+        rng = item_rng(self.seed, index // self.group_size if self.group_size > 1 else index)
         while True:
             scene = make_scene(rng, self.size, self.max_objects, self.categories, self.split)
             target, text = pick_target(scene, rng, self.categories)
+            if text and self.group_size > 1:  # the pair's other member: a different target
+                other = pick_target(scene, rng, self.categories, absent=0.0, exclude=target)
+                if other[1] is None:
+                    continue
+                target, text = (target, text) if member == 0 else other
             if text:
                 return scene, target, text
 

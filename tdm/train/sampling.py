@@ -7,7 +7,9 @@ rank ``r`` takes chunk ``m * world + r``. One worker with ``accum=2`` therefore 
 exactly what two workers with ``accum=1`` see. ``shuffle`` draws a fresh permutation of
 ``range(num_samples)`` per pass; without it position ``p`` is index ``p`` (for
 ``tdm.data.InterleavedDataset``, whose item ``i`` already belongs to iteration
-``i // G`` of the paper's dataset schedule).
+``i // G`` of the paper's dataset schedule). ``group``: indices ``[g*k, g*(k+1))`` stay
+together and in order (a dataset's ``group_size``, e.g. the two texts of one scene of
+``synthetic:pairs=1``); a micro-batch then holds whole groups.
 """
 from __future__ import annotations
 
@@ -33,13 +35,18 @@ class MicroBatchSampler:
         world: number of workers; rank: this worker.
         accum: micro-batches per optimiser step and rank.
         seed: shuffling seed; shuffle: permute each pass; start_step: first step yielded.
+        group: consecutive indices that stay together (the permutation moves whole groups).
     """
 
     def __init__(self, num_samples: int, micro_batch: int, world: int = 1, rank: int = 0,
-                 accum: int = 1, seed: int = 0, shuffle: bool = True, start_step: int = 0):
-        if num_samples < 1:
+                 accum: int = 1, seed: int = 0, shuffle: bool = True, start_step: int = 0,
+                 group: int = 1):
+        if micro_batch % group:
+            raise ValueError(f"a micro-batch of {micro_batch} cannot hold whole groups of {group} "
+                             "samples (the two texts of a pair): use an even batch per worker")
+        if num_samples < group:
             raise ValueError("the training dataset is empty")
-        self.num_samples, self.micro_batch = num_samples, micro_batch
+        self.group, self.num_samples, self.micro_batch = group, num_samples - num_samples % group, micro_batch
         self.world, self.rank, self.accum = world, rank, accum
         self.seed, self.shuffle, self.start_step = seed, shuffle, start_step
         self._perm: tuple[int, list[int]] = (-1, [])
@@ -55,8 +62,8 @@ class MicroBatchSampler:
         epoch, offset = divmod(pos, self.num_samples)
         if self._perm[0] != epoch:
             gen = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
-            self._perm = (epoch, torch.randperm(self.num_samples, generator=gen).tolist())
-        return self._perm[1][offset]
+            self._perm = (epoch, torch.randperm(self.num_samples // self.group, generator=gen).tolist())
+        return self._perm[1][offset // self.group] * self.group + offset % self.group
 
     def step_batches(self, step: int) -> list[list[int]]:
         """This rank's ``accum`` micro-batches for optimiser step ``step``."""

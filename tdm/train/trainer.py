@@ -113,7 +113,8 @@ class Trainer:
         # InterleavedDataset orders its sources itself: read it in sequence
         self.sampler = MicroBatchSampler(len(self.dataset), micro, self.world, self.rank,
                                          config.grad_accum, config.seed,
-                                         shuffle=not hasattr(unwrap(self.dataset), "schedule"))
+                                         shuffle=not hasattr(unwrap(self.dataset), "schedule"),
+                                         group=getattr(unwrap(self.dataset), "group_size", 1))
         groups = self.stage.parameter_groups({"vae": config.vae_lr,
                                               "text_encoder": config.text_encoder_lr})
         self.budget = None if config.max_minutes is None else 60.0 * config.max_minutes
