@@ -16,7 +16,7 @@
 #
 # Each stage has a time budget (tdm-train --max-minutes; the lr schedule follows it), so
 # the round fits the call whatever the machine's speed. SCALE multiplies every budget;
-# BATCH, VAL, ROUND and SHIP_TO change the rest (a CPU dry run: SCALE=0.02 BATCH=2 VAL=4
+# BATCH, VAL, ROUND, SHIP_TO and DATA (the training data spec) change the rest (a CPU dry run: SCALE=0.02 BATCH=2 VAL=4
 # SHIP_TO=/tmp/ship ROUND=/tmp/gpu OUT=/tmp/out bash examples/train_demo_gpu.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +31,7 @@ OUT=${OUT:-runs/gpu-out}
 SHIP_TO=${SHIP_TO:-tdm/assets/demo}
 SCALE=${SCALE:-1}
 WORKERS=$(( $(nproc) > 3 ? $(nproc) - 2 : 1 ))
-T=(python3 -m pipelines.train --preset demo --data synthetic:length=2000000
+T=(python3 -m pipelines.train --preset demo --data "${DATA:-synthetic:length=2000000}"
    --batch-size "${BATCH:-64}" --val-size "${VAL:-192}" --loader-workers "$WORKERS"
    --no-progress --log-every 20 --checkpoint-every 100000 --overwrite)
 minutes() { python3 -c "print($1 * $SCALE)"; }

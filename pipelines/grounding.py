@@ -14,7 +14,11 @@ how good the matte is but whether it picked the right object:
   where the named one has the highest IoU of them;
 - ``named_above_others``: on scenes with other instances, the share where the mean matte
   inside the named one (weighted by its alpha) is higher than inside each other one:
-  grounding that shows before the matte passes 0.5 anywhere (chance: 1 / instances).
+  grounding that shows before the matte passes 0.5 anywhere (chance: 1 / instances);
+- ``swap_choice``: on scenes with another instance that a text of its own names (as
+  ``synthetic:pairs=1`` draws it), the share where each of the two texts gives its own
+  instance a higher alpha-weighted mean matte than the other text gives it. It needs the
+  text: a model that ignores it scores 0, one whose text changes the matte at random 1/4.
 
 ``--teacher`` scores the folder's teacher instead (a run folder, or the shipped one, which
 keeps it): its soft proxy p(fg) + p(transparent) / 2, what the semantic stage validates,
@@ -50,12 +54,23 @@ def score_scene(pred: np.ndarray, alphas: np.ndarray, categories: list[str], tar
     others = [i for i in range(len(alphas)) if i != target and alphas[i].max() > 0.5]
     if others:
         out["iou_other"] = max(metrics.iou(pred, alphas[i]) for i in others)
-        inside = lambda a: float((pred * a).sum() / a.sum())  # noqa: E731 - alpha-weighted mean
-        out["named_above_others"] = float(inside(truth) > max(inside(alphas[i]) for i in others))
+        out["named_above_others"] = float(_inside(pred, truth) > max(_inside(pred, alphas[i]) for i in others))
     same = [i for i in others if categories[i] == categories[target]]
     if same:
         out["pair_choice"] = float(out["iou"] > max(metrics.iou(pred, alphas[i]) for i in same))
     return out
+
+
+def _inside(pred: np.ndarray, alpha: np.ndarray) -> float:
+    """Mean of ``pred`` inside an instance, weighted by its alpha."""
+    return float((pred * alpha).sum() / alpha.sum())
+
+
+def swap_choice(pred_a: np.ndarray, pred_b: np.ndarray, alpha_a: np.ndarray, alpha_b: np.ndarray) -> float:
+    """1.0 when the matte for instance a's text is higher inside a than the matte for b's
+    text is, and the other way round for b; else 0.0. All (H,W)."""
+    return float(_inside(pred_a, alpha_a) > _inside(pred_b, alpha_a)
+                 and _inside(pred_b, alpha_b) > _inside(pred_a, alpha_b))
 
 
 Predictor = Callable[[np.ndarray, str], np.ndarray]  # (H,W,3) uint8 image, text -> (H,W) matte
@@ -88,16 +103,24 @@ def teacher_predictor(pipe: Any) -> Predictor:
 def evaluate(predict: Predictor, split: str, count: int, seed: int, size: int) -> dict[str, Any]:
     """Mean figures over ``count`` scenes of ``split`` (each key over the scenes it applies to)."""
     from tdm.data import SyntheticMattingDataset
+    from tdm.data.synthetic import pick_target
 
     scenes = SyntheticMattingDataset(size, length=count, seed=seed, augment=False, split=split)
     rows = []
     for index in range(count):
         scene, target, text = scenes.scene(index)
-        rows.append(score_scene(predict(scene.image, text), scene.alphas,
-                                [i.category for i in scene.infos], target))
+        pred = predict(scene.image, text)
+        row = score_scene(pred, scene.alphas, [i.category for i in scene.infos], target)
+        if target is not None:  # the swap test: another instance, named by a text of its own
+            other, other_text = pick_target(scene, np.random.default_rng([seed, index, 2]), absent=0.0,
+                                            exclude=target)
+            if other is not None and other_text:
+                row["swap_choice"] = swap_choice(pred, predict(scene.image, other_text),
+                                                 scene.alphas[target], scene.alphas[other])
+        rows.append(row)
     summary: dict[str, Any] = {"split": split, "scenes": count, "seed": seed, "size": size}
     for key in ("iou", "iou_other", "sad", "sad_empty", "absent_mean_alpha", "pair_choice",
-                "named_above_others"):
+                "named_above_others", "swap_choice"):
         values = [r[key] for r in rows if key in r]
         summary[key] = round(float(np.mean(values)), 4) if values else None
         summary[f"{key}_n"] = len(values)

@@ -4,7 +4,7 @@ import pytest
 
 import json
 
-from pipelines.grounding import evaluate, main, pipeline_predictor, score_scene
+from pipelines.grounding import evaluate, main, pipeline_predictor, score_scene, swap_choice
 
 
 def two_zebras() -> np.ndarray:
@@ -30,6 +30,18 @@ def test_the_named_instance_scores_and_the_other_does_not():
     assert score_scene(faint, alphas, cats, target=0)["named_above_others"] == 0
 
 
+def test_the_swap_test_needs_the_text_to_move_the_matte():
+    alphas = two_zebras()
+    left, right = alphas[0], alphas[1]
+    assert swap_choice(left, right, left, right) == 1  # each text picks its own
+    assert swap_choice(right, left, left, right) == 0  # each picks the other
+    blob = 0.5 * (left + right)
+    assert swap_choice(blob, blob, left, right) == 0  # the text changes nothing
+    # the salient one wins under both texts, but less so when the other is named: still grounding
+    assert swap_choice(0.6 * left + 0.4 * right, 0.5 * left + 0.45 * right, left, right) == 1
+    assert swap_choice(0.6 * left + 0.4 * right, 0.7 * left + 0.45 * right, left, right) == 0
+
+
 def test_an_absent_object_is_scored_by_its_mean_alpha():
     pred = np.full((8, 8), 0.25, np.float32)
     assert score_scene(pred, two_zebras(), ["zebra", "zebra", "car"], None) == {"absent_mean_alpha": 0.25}
@@ -42,6 +54,7 @@ def test_evaluate_runs_a_model_on_held_out_scenes(model_dir):
     summary = evaluate(pipeline_predictor(pipe), "test", count=3, seed=5, size=64)
     assert summary["scenes"] == 3 and summary["iou_n"] + summary["absent_mean_alpha_n"] == 3
     assert summary["iou"] is None or 0 <= summary["iou"] <= 1
+    assert summary["swap_choice_n"] <= summary["iou_n"]
 
 
 def test_teacher_scores_a_folder_that_kept_its_teacher(tmp_path, model_dir, capsys):
