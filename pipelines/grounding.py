@@ -54,23 +54,11 @@ def score_scene(pred: np.ndarray, alphas: np.ndarray, categories: list[str], tar
     others = [i for i in range(len(alphas)) if i != target and alphas[i].max() > 0.5]
     if others:
         out["iou_other"] = max(metrics.iou(pred, alphas[i]) for i in others)
-        out["named_above_others"] = float(_inside(pred, truth) > max(_inside(pred, alphas[i]) for i in others))
+        out["named_above_others"] = float(metrics.inside(pred, truth) > max(metrics.inside(pred, alphas[i]) for i in others))
     same = [i for i in others if categories[i] == categories[target]]
     if same:
         out["pair_choice"] = float(out["iou"] > max(metrics.iou(pred, alphas[i]) for i in same))
     return out
-
-
-def _inside(pred: np.ndarray, alpha: np.ndarray) -> float:
-    """Mean of ``pred`` inside an instance, weighted by its alpha."""
-    return float((pred * alpha).sum() / alpha.sum())
-
-
-def swap_choice(pred_a: np.ndarray, pred_b: np.ndarray, alpha_a: np.ndarray, alpha_b: np.ndarray) -> float:
-    """1.0 when the matte for instance a's text is higher inside a than the matte for b's
-    text is, and the other way round for b; else 0.0. All (H,W)."""
-    return float(_inside(pred_a, alpha_a) > _inside(pred_b, alpha_a)
-                 and _inside(pred_b, alpha_b) > _inside(pred_a, alpha_b))
 
 
 Predictor = Callable[[np.ndarray, str], np.ndarray]  # (H,W,3) uint8 image, text -> (H,W) matte
@@ -115,7 +103,7 @@ def evaluate(predict: Predictor, split: str, count: int, seed: int, size: int) -
             other, other_text = pick_target(scene, np.random.default_rng([seed, index, 2]), absent=0.0,
                                             exclude=target)
             if other is not None and other_text:
-                row["swap_choice"] = swap_choice(pred, predict(scene.image, other_text),
+                row["swap_choice"] = metrics.swap_choice(pred, predict(scene.image, other_text),
                                                  scene.alphas[target], scene.alphas[other])
         rows.append(row)
     summary: dict[str, Any] = {"split": split, "scenes": count, "seed": seed, "size": size}

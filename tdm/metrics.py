@@ -1,7 +1,8 @@
 """Matting metrics on alphas in [0,1] (mmeval / DIM definitions, whole image as region).
 
 Image metrics take (H,W) arrays: ``sad``, ``mse``, ``grad``, ``conn``, and ``iou`` of the
-mattes thresholded at 0.5 (how well the named object is found).
+mattes thresholded at 0.5 (how well the named object is found); ``swap_choice`` whether
+two texts naming two instances of one image each give their own instance more matte.
 Video metrics take (T,H,W) arrays: ``dtssd`` (RVM form), ``messddt`` (flow-warped);
 ``flicker`` needs no ground truth, only the frames (T,H,W,3) the alphas belong to.
 Scales: SAD, Grad, Conn are divided by 1000; MSE is the plain mean (papers print x1e3);
@@ -34,6 +35,19 @@ def sad(pred: np.ndarray, gt: np.ndarray) -> float:
     """Sum of absolute differences / 1000."""
     p, g = _pair(pred, gt, 2)
     return float(np.abs(p - g).sum() / 1000.0)
+
+
+def inside(pred: np.ndarray, alpha: np.ndarray) -> float:
+    """Mean of ``pred`` inside an instance, weighted by its alpha (H,W)."""
+    return float((pred * alpha).sum() / alpha.sum())
+
+
+def swap_choice(pred_a: np.ndarray, pred_b: np.ndarray, alpha_a: np.ndarray, alpha_b: np.ndarray) -> float:
+    """1.0 when the matte for instance a's text is higher inside a than the matte for b's
+    text is, and the other way round for b; else 0.0 (a model that ignores the text scores
+    0, one whose text moves the matte at random 1/4). All (H,W)."""
+    return float(inside(pred_a, alpha_a) > inside(pred_b, alpha_a)
+                 and inside(pred_b, alpha_b) > inside(pred_a, alpha_b))
 
 
 def mse(pred: np.ndarray, gt: np.ndarray) -> float:

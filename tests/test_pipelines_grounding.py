@@ -4,7 +4,8 @@ import pytest
 
 import json
 
-from pipelines.grounding import evaluate, main, pipeline_predictor, score_scene, swap_choice
+from pipelines.grounding import evaluate, main, pipeline_predictor, score_scene
+from tdm.metrics import swap_choice
 
 
 def two_zebras() -> np.ndarray:

@@ -45,3 +45,21 @@ def test_a_candidate_without_an_iou_does_not_ship():
     assert "no held-out sample" in worse({"val_sad": 1.0}, {})
     assert worse({"val_iou": 0.2, "val_sad": 1.0}, {}) is None
     assert "SAD" in worse({"val_iou": 0.2, "val_sad": 2.0}, {"val_iou": 0.1, "val_sad": 1.0})
+
+
+class Pairs(list):
+    """Items 2k and 2k+1: one image, two targets (``synthetic:pairs=1``)."""
+
+    group_size = 2
+
+
+def test_a_set_of_pairs_scores_the_swap_test():
+    left, right = torch.zeros(8, 8), torch.zeros(8, 8)
+    left[:, :3], right[:, 5:] = 1, 1
+    data = Pairs([sample(left, "the left box"), sample(right, "the right box"),
+                  sample(right, "the right box"), sample(torch.zeros(8, 8), "a car")])
+    follows = lambda batch: torch.stack([s[None] for s in ([left, right] * 2)[:len(batch["text"])]])  # noqa: E731
+    got = score(follows, data, range(4), batch_size=1, device=torch.device("cpu"))  # rounded up to 2
+    assert got["val_swap"] == 1.0  # the pair naming an absent object does not count
+    assert score(constant(0.5), data, range(4), batch_size=2, device=torch.device("cpu"))["val_swap"] == 0.0
+    assert "val_swap" not in score(follows, list(data), range(4), batch_size=2, device=torch.device("cpu"))

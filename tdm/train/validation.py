@@ -9,6 +9,7 @@ import torch
 from tdm import metrics
 
 from .batches import collate, load_batch, to_device
+from .cache import unwrap
 
 METRICS = ("sad", "mse", "grad", "conn")
 # 2: IoU over the samples whose named object is there (version 1 counted a sample naming an
@@ -23,16 +24,24 @@ def score(predict: Predict, dataset: Any, indices: Sequence[int], batch_size: in
     """Mean IoU, SAD, MSE, Grad, Conn of ``predict`` over ``dataset[indices]``.
 
     Returns ``{"val_iou": ..., "val_absent_alpha": ..., "val_sad": ..., "val_mse": ...,
-    "val_grad": ..., "val_conn": ...}``: IoU (matte > 0.5) over the samples whose ground
-    truth has an object (alpha > 0.5 somewhere), the mean predicted alpha over those that
-    name an absent one (empty ground truth), the rest over all; a key is left out when no
-    sample counts for it.
+    "val_grad": ..., "val_conn": ..., "val_swap": ...}``: IoU (matte > 0.5) over the samples
+    whose ground truth has an object (alpha > 0.5 somewhere), the mean predicted alpha over
+    those that name an absent one (empty ground truth), ``metrics.swap_choice`` over the
+    pairs of a dataset of pairs (``group_size`` 2, e.g. ``synthetic:pairs=1``: items 2k and
+    2k+1 in ``indices``) that name two instances, the rest over all; a key is left out when
+    no sample counts for it. ``batch_size`` is rounded up to whole pairs.
     """
-    scores: dict[str, list[float]] = {name: [] for name in ("iou", "absent_alpha") + METRICS}
+    scores: dict[str, list[float]] = {name: [] for name in ("iou", "absent_alpha", "swap") + METRICS}
+    pairs = getattr(unwrap(dataset), "group_size", 1) == 2
+    batch_size += batch_size % 2 if pairs else 0
     for start in range(0, len(indices), batch_size):
-        batch = to_device(collate(load_batch(dataset, indices[start:start + batch_size])), device)
+        chunk = list(indices[start:start + batch_size])
+        batch = to_device(collate(load_batch(dataset, chunk)), device)
         pred = predict(batch).float().clamp(0, 1).cpu().numpy()[:, 0]
         gt = batch["alpha"].float().cpu().numpy()[:, 0]
+        for k in range(len(chunk) - 1) if pairs else ():
+            if chunk[k] % 2 == 0 and chunk[k + 1] == chunk[k] + 1 and gt[k].any() and gt[k + 1].any():
+                scores["swap"].append(metrics.swap_choice(pred[k], pred[k + 1], gt[k], gt[k + 1]))
         for p, g in zip(pred, gt):
             if (g > 0.5).any():
                 scores["iou"].append(metrics.iou(p, g))
