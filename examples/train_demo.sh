@@ -14,7 +14,8 @@
 # skips the semantic stage (the student stages start from INIT's teacher). M1, M2, M3
 # (optional) give the stages time budgets in minutes (tdm-train --max-minutes): the lr
 # schedule then ends with whichever of steps and minutes runs out first. DATA replaces the
-# training data spec (e.g. DATA=synthetic:length=200000,pairs=1: docs/DATASETS.md).
+# training data spec (default synthetic:length=200000,pairs=1, two texts of each scene in a
+# batch: docs/DATASETS.md; round 6 in docs/DEMO_MODEL.md).
 #
 # Each stage is a run folder of its own ($ROUND-s1, -s2, -s3). A stage whose folder holds a
 # finished pipeline is skipped and one with a checkpoint is resumed, so the script can be
@@ -24,7 +25,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${ROUND:-runs/r1}
-T=(tdm-train --preset demo --data "${DATA:-synthetic:length=200000}" --batch-size "${BATCH:-8}"
+T=(tdm-train --preset demo --data "${DATA:-synthetic:length=200000,pairs=1}" --batch-size "${BATCH:-8}"
    --val-size 192 --loader-workers 1 --no-progress --log-every 10 --checkpoint-every 100)
 
 stage() {  # stage NAME OUTPUT ARGS...: run it, resume it, or skip it when finished

@@ -31,7 +31,7 @@ OUT=${OUT:-runs/gpu-out}
 SHIP_TO=${SHIP_TO:-tdm/assets/demo}
 SCALE=${SCALE:-1}
 WORKERS=$(( $(nproc) > 3 ? $(nproc) - 2 : 1 ))
-T=(python3 -m pipelines.train --preset demo --data "${DATA:-synthetic:length=2000000}"
+T=(python3 -m pipelines.train --preset demo --data "${DATA:-synthetic:length=2000000,pairs=1}"
    --batch-size "${BATCH:-64}" --val-size "${VAL:-192}" --loader-workers "$WORKERS"
    --no-progress --log-every 20 --checkpoint-every 100000 --overwrite)
 minutes() { python3 -c "print($1 * $SCALE)"; }
