@@ -54,7 +54,8 @@ def score_scene(pred: np.ndarray, alphas: np.ndarray, categories: list[str], tar
     others = [i for i in range(len(alphas)) if i != target and alphas[i].max() > 0.5]
     if others:
         out["iou_other"] = max(metrics.iou(pred, alphas[i]) for i in others)
-        out["named_above_others"] = float(metrics.inside(pred, truth) > max(metrics.inside(pred, alphas[i]) for i in others))
+        named = metrics.inside(pred, truth)
+        out["named_above_others"] = float(named > max(metrics.inside(pred, alphas[i]) for i in others))
     same = [i for i in others if categories[i] == categories[target]]
     if same:
         out["pair_choice"] = float(out["iou"] > max(metrics.iou(pred, alphas[i]) for i in same))

@@ -245,18 +245,19 @@ class SyntheticMattingDataset(Dataset):
 
     def scene(self, index: int) -> tuple[Scene, int | None, str]:
         """The scene of item ``index``, its target (None: absent object) and text."""
-        member = index % self.group_size
-        rng = item_rng(self.seed, index // self.group_size if self.group_size > 1 else index)
+        rng = item_rng(self.seed, index // self.group_size)
         while True:
             scene = make_scene(rng, self.size, self.max_objects, self.categories, self.split)
             target, text = pick_target(scene, rng, self.categories)
-            if text and self.group_size > 1:  # the pair's other member: a different target
+            if not text:
+                continue
+            if self.group_size > 1:  # both members draw the pair's other target: a different one
                 other = pick_target(scene, rng, self.categories, absent=0.0, exclude=target)
                 if other[1] is None:
                     continue
-                target, text = (target, text) if member == 0 else other
-            if text:
-                return scene, target, text
+                if index % 2:
+                    target, text = other
+            return scene, target, text
 
     def __getitem__(self, index: int) -> Sample:
         scene, target, text = self.scene(index)
