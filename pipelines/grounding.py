@@ -22,7 +22,10 @@ how good the matte is but whether it picked the right object:
 
 ``--teacher`` scores the folder's teacher instead (a run folder, or the shipped one, which
 keeps it): its soft proxy p(fg) + p(transparent) / 2, what the semantic stage validates,
-so it tells whether stage 1 grounds.
+so it tells whether stage 1 grounds. ``--oracle`` scores the proxy of a perfect teacher
+(the region labels on the teacher's 1/8 grid), the ceiling of ``--teacher``'s figures:
+at 128 px its IoU is about 0.11 and its SAD about 1.2x an empty matte's, since a cell is
+foreground only when all of it is (docs/TRAINING.md).
 """
 from __future__ import annotations
 
@@ -89,22 +92,38 @@ def teacher_predictor(pipe: Any) -> Predictor:
     return predict
 
 
-def evaluate(predict: Predictor, split: str, count: int, seed: int, size: int) -> dict[str, Any]:
-    """Mean figures over ``count`` scenes of ``split`` (each key over the scenes it applies to)."""
+def oracle_proxy(truth: np.ndarray) -> np.ndarray:
+    """The soft proxy of a perfect teacher for the instance alpha ``truth`` (H,W): its
+    region labels on the 1/8 grid, upsampled as a teacher's proxy is -> (H,W)."""
+    from tdm.image_processor import TDMImageProcessor
+    from tdm.train.stages.semantic import label_proxy
+
+    size = truth.shape
+    proxy = label_proxy(torch.from_numpy(truth).float()[None, None], (size[0] // 8, size[1] // 8))
+    return TDMImageProcessor.resize(proxy, size)[0, 0].numpy()
+
+
+def evaluate(predict: Predictor | None, split: str, count: int, seed: int, size: int) -> dict[str, Any]:
+    """Mean figures over ``count`` scenes of ``split`` (each key over the scenes it applies
+    to); ``predict`` None scores ``oracle_proxy``."""
     from tdm.data import SyntheticMattingDataset
     from tdm.data.synthetic import pick_target
+
+    def answer(image: np.ndarray, text: str, truth: np.ndarray) -> np.ndarray:
+        return oracle_proxy(truth) if predict is None else predict(image, text)
 
     scenes = SyntheticMattingDataset(size, length=count, seed=seed, augment=False, split=split)
     rows = []
     for index in range(count):
         scene, target, text = scenes.scene(index)
-        pred = predict(scene.image, text)
+        named = np.zeros(scene.image.shape[:2], np.float32) if target is None else scene.alphas[target]
+        pred = answer(scene.image, text, named)
         row = score_scene(pred, scene.alphas, [i.category for i in scene.infos], target)
         if target is not None:  # the swap test: another instance, named by a text of its own
             other, other_text = pick_target(scene, np.random.default_rng([seed, index, 2]), absent=0.0,
                                             exclude=target)
             if other is not None and other_text:
-                row["swap_choice"] = metrics.swap_choice(pred, predict(scene.image, other_text),
+                row["swap_choice"] = metrics.swap_choice(pred, answer(scene.image, other_text, scene.alphas[other]),
                                                  scene.alphas[target], scene.alphas[other])
         rows.append(row)
     summary: dict[str, Any] = {"split": split, "scenes": count, "seed": seed, "size": size}
@@ -129,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--device", default="cpu", choices=DEVICES)
     ap.add_argument("--teacher", action="store_true",
                     help="score the folder's teacher (semantic head's soft proxy) instead")
+    ap.add_argument("--oracle", action="store_true",
+                    help="score a perfect teacher's proxy (the ceiling of --teacher's figures); no model")
     ap.add_argument("--json", action="store_true")
     return run_command("grounding", ap, _run, argv)
 
@@ -136,10 +157,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.count < 1 or args.size < 64:
         raise UsageError("--count must be at least 1 and --size at least 64")
+    if args.oracle and (args.teacher or args.model):
+        raise UsageError("--oracle scores no model: leave out --model and --teacher")
+    if (args.teacher or args.oracle) and args.size % 64:
+        raise UsageError("--teacher and --oracle need a --size that is a multiple of 64")
     device = resolve_device(args.device)
-    if args.teacher:
-        if args.size % 64:
-            raise UsageError("--teacher needs a --size that is a multiple of 64")
+    if args.oracle:
+        predict = None
+    elif args.teacher:
         from tdm.train.ship import load_model
 
         with quiet_loading():
@@ -149,7 +174,7 @@ def _run(args: argparse.Namespace) -> int:
         predict = pipeline_predictor(load_inference_pipeline(args.model, device, resolve_dtype("fp32", device)))
     with quiet_loading(), torch.inference_mode():
         summary = evaluate(predict, args.split, args.count, args.seed, args.size)
-    summary["scored"] = "teacher" if args.teacher else "pipeline"
+    summary["scored"] = "oracle" if args.oracle else "teacher" if args.teacher else "pipeline"
     print(json.dumps(summary) if args.json else "\n".join(f"{k:<20} {v}" for k, v in summary.items()))
     return 0
 

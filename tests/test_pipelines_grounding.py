@@ -68,3 +68,16 @@ def test_teacher_scores_a_folder_that_kept_its_teacher(tmp_path, model_dir, caps
     assert main(["--model", str(model_dir), "--teacher", "--size", "64"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "holds no teacher" in err
+
+
+def test_the_oracle_is_the_ceiling_of_a_teacher(capsys):
+    """A perfect teacher's proxy picks its own instance every time, yet most cells of a
+    small instance are transparent, so its IoU at 0.5 is low: the ceiling the --teacher
+    figures must be read against."""
+    assert main(["--oracle", "--split", "val", "--count", "12", "--seed", "3", "--size", "128", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["scored"] == "oracle" and summary["absent_mean_alpha"] in (None, 0)
+    assert summary["named_above_others"] > 0.9 and summary["swap_choice"] > 0.9
+    assert summary["iou"] < 0.5
+    assert main(["--oracle", "--teacher"]) == 2
+    assert "no model" in capsys.readouterr().err

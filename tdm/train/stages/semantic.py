@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from tdm.data.regions import pool_regions
 from tdm.losses import semantic_ce
@@ -14,6 +15,20 @@ from tdm.forward import run_teacher
 
 from .base import Stage
 from .targets import regions
+
+
+def soft_proxy(probs: torch.Tensor) -> torch.Tensor:
+    """Region probabilities (B,3,h,w) (fg, bg, transparent) -> the alpha they stand for,
+    p(fg) + p(transparent) / 2, (B,1,h,w)."""
+    return probs[:, 0:1] + 0.5 * probs[:, 2:3]
+
+
+def label_proxy(alpha: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+    """What a perfect teacher's soft proxy is: alpha (B,1,H,W) -> the region labels
+    pooled to the teacher's ``grid`` as one-hot probabilities -> (B,1,*grid). It bounds
+    what the proxy of any teacher can score (docs/TRAINING.md)."""
+    labels, _ = pool_regions(regions(alpha)[0], grid)
+    return soft_proxy(F.one_hot(labels, 3).permute(0, 3, 1, 2).float())
 
 
 class SemanticStage(Stage):
@@ -50,6 +65,5 @@ class SemanticStage(Stage):
     @torch.no_grad()
     def predict_alpha(self, batch: dict[str, Any]) -> torch.Tensor:
         """Soft proxy: p(foreground) + p(transparent) / 2, upsampled bilinearly."""
-        p = self._logits(batch).float().softmax(1)
-        alpha = p[:, 0:1] + 0.5 * p[:, 2:3]
+        alpha = soft_proxy(self._logits(batch).float().softmax(1))
         return self.pipe.image_processor.resize(alpha, batch["alpha"].shape[-2:])
