@@ -15,7 +15,9 @@
 # (optional) give the stages time budgets in minutes (tdm-train --max-minutes): the lr
 # schedule then ends with whichever of steps and minutes runs out first. DATA replaces the
 # training data spec (default synthetic:length=200000,pairs=1, two texts of each scene in a
-# batch: docs/DATASETS.md; round 6 in docs/DEMO_MODEL.md).
+# batch: docs/DATASETS.md; round 6 in docs/DEMO_MODEL.md). SIDE (optional) trains the stages
+# s1-s3 at SIDE px instead of the preset's side; the shipped pipeline then processes at
+# SIDE (round 7 trained the student at 128, docs/DEMO_MODEL.md).
 #
 # Each stage is a run folder of its own ($ROUND-s1, -s2, -s3). A stage whose folder holds a
 # finished pipeline is skipped and one with a checkpoint is resumed, so the script can be
@@ -27,6 +29,8 @@ cd "$(dirname "$0")/.."
 R=${ROUND:-runs/r1}
 T=(tdm-train --preset demo --data "${DATA:-synthetic:length=200000,pairs=1}" --batch-size "${BATCH:-8}"
    --val-size 192 --loader-workers 1 --no-progress --log-every 10 --checkpoint-every 100)
+SIDE_ARGS=()
+[ -n "${SIDE:-}" ] && SIDE_ARGS=(--resolution "$SIDE")
 
 stage() {  # stage NAME OUTPUT ARGS...: run it, resume it, or skip it when finished
   local name=$1 out=$2
@@ -53,10 +57,10 @@ if [ "${S1:-600}" = 0 ]; then  # the teacher has stopped paying: the student sta
   TEACHER=${INIT:?S1=0 needs INIT, a run folder that kept its teacher}
 else
   stage semantic "$R-s1" --max-steps "${S1:-600}" --lr 3e-4 --val-every 150 --balance-classes \
-    "${FIRST[@]}" $(budget "${M1:-}")
+    "${FIRST[@]}" "${SIDE_ARGS[@]}" $(budget "${M1:-}")
   TEACHER=$R-s1
 fi
 stage transparency "$R-s2" --max-steps "${S2:-450}" --lr 2e-4 --val-every 150 --init "$TEACHER" \
-  $(budget "${M2:-}")
+  "${SIDE_ARGS[@]}" $(budget "${M2:-}")
 stage matting "$R-s3" --max-steps "${S3:-250}" --val-every 125 --init "$R-s2" \
-  --ship-if-better tdm/assets/demo $(budget "${M3:-}")
+  --ship-if-better tdm/assets/demo "${SIDE_ARGS[@]}" $(budget "${M3:-}")
