@@ -123,8 +123,9 @@ def evaluate(predict: Predictor | None, split: str, count: int, seed: int, size:
             other, other_text = pick_target(scene, np.random.default_rng([seed, index, 2]), absent=0.0,
                                             exclude=target)
             if other is not None and other_text:
-                row["swap_choice"] = metrics.swap_choice(pred, answer(scene.image, other_text, scene.alphas[other]),
-                                                 scene.alphas[target], scene.alphas[other])
+                swapped = answer(scene.image, other_text, scene.alphas[other])
+                row["swap_choice"] = metrics.swap_choice(pred, swapped, scene.alphas[target],
+                                                         scene.alphas[other])
         rows.append(row)
     summary: dict[str, Any] = {"split": split, "scenes": count, "seed": seed, "size": size}
     for key in ("iou", "iou_other", "sad", "sad_empty", "absent_mean_alpha", "pair_choice",
