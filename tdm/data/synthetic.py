@@ -255,7 +255,7 @@ class SyntheticMattingDataset(Dataset):
                 other = pick_target(scene, rng, self.categories, absent=0.0, exclude=target)
                 if other[1] is None:
                     continue
-                if index % 2:
+                if index % self.group_size:
                     target, text = other
             return scene, target, text
 

@@ -9,12 +9,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from tdm.data.regions import pool_regions
 from tdm.losses import semantic_ce
 from tdm.forward import run_teacher
 
 from .base import Stage
-from .targets import regions
+from .targets import grid_regions
 
 
 def soft_proxy(probs: torch.Tensor) -> torch.Tensor:
@@ -27,8 +26,7 @@ def label_proxy(alpha: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
     """What a perfect teacher's soft proxy is: alpha (B,1,H,W) -> the region labels
     pooled to the teacher's ``grid`` as one-hot probabilities -> (B,1,*grid). It bounds
     what the proxy of any teacher can score (docs/TRAINING.md)."""
-    labels, _ = pool_regions(regions(alpha)[0], grid)
-    return soft_proxy(F.one_hot(labels, 3).permute(0, 3, 1, 2).float())
+    return soft_proxy(F.one_hot(grid_regions(alpha, grid), 3).permute(0, 3, 1, 2).float())
 
 
 class SemanticStage(Stage):
@@ -57,9 +55,8 @@ class SemanticStage(Stage):
 
     def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         logits = self._logits(batch)
-        # labels on the logits' grid by the rule R's target uses (a cell is fg/bg only if all of it is)
-        labels, _ = pool_regions(regions(batch["alpha"])[0], logits.shape[-2:])
-        ce = semantic_ce(logits, labels, balance=self.balance_classes)
+        ce = semantic_ce(logits, grid_regions(batch["alpha"], logits.shape[-2:]),
+                         balance=self.balance_classes)
         return {"loss": ce, "ce": ce}
 
     @torch.no_grad()

@@ -11,7 +11,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from tdm.data.regions import region_labels
+from tdm.data.regions import pool_regions, region_labels
 
 PAPER_SIDE, PAPER_KERNEL = 512, 15
 
@@ -26,6 +26,12 @@ def regions(alpha: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """alpha (B,1,H,W) -> labels (B,H,W) long (0 fg, 1 bg, 2 transparent), M (B,1,H,W)."""
     labels, mask = region_labels(alpha[:, 0], kernel=morphology_kernel(alpha.shape[-1]))
     return labels, mask[:, None]
+
+
+def grid_regions(alpha: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """alpha (B,1,H,W) -> region labels (B,*size) long on the 1/8 grid, a cell fg (bg) only
+    when all of it is (``pool_regions``): the semantic stage's targets."""
+    return pool_regions(regions(alpha)[0], tuple(size))[0]
 
 
 def low_res(alpha: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
