@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from media.pixels import to_uint8
-from video.compose import BLUR_RADII, estimate_foreground
+from video.compose import BLUR_RADII, blur_fusion, estimate_foreground
 
 
 def blur_fusion_reference(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -39,3 +39,22 @@ def test_in_place_estimate_is_blur_fusion_within_one_level(size):
     diff = np.abs(to_uint8(fast).astype(int) - to_uint8(ref).astype(int))
     assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
     assert not np.array_equal(to_uint8(fast), image)  # it did estimate something
+
+
+@pytest.mark.parametrize("centre", [(40, 60), (200, 440), (135, 240)], ids=["corner", "far-corner", "middle"])
+def test_the_crop_around_the_matte_gives_the_whole_frame_estimate(centre):
+    """F is computed only around the matte's bounding box: bit for bit the estimate of the
+    whole frame, and 0 far from the matte (where the whole frame's estimate is 0 too)."""
+    image, _ = generated_frame(270, 480)
+    yy, xx = np.mgrid[0:270, 0:480]
+    alpha = np.clip(1.5 - np.hypot(yy - centre[0], xx - centre[1]) / 25, 0, 1).astype(np.float32)
+    whole = blur_fusion(image, alpha, BLUR_RADII)
+    assert np.array_equal(estimate_foreground(image, alpha), whole)
+    assert (whole == 0).all(axis=2).mean() > 0.3  # the crop left most of the frame out
+
+
+def test_an_empty_matte_has_no_foreground():
+    image, _ = generated_frame(64, 96)
+    alpha = np.zeros((64, 96), np.float32)
+    assert np.array_equal(estimate_foreground(image, alpha), blur_fusion(image, alpha, BLUR_RADII))
+    assert not estimate_foreground(image, alpha).any()
