@@ -22,7 +22,7 @@ from diffusers.utils import BaseOutput
 from transformers import CLIPTextModel, CLIPTokenizer
 
 from .decoder import DetailDecoder
-from .heads import AlphaHead, SemanticHead
+from .heads import AlphaHead, Projections, SemanticHead
 from .image_processor import ImageInput, TDMImageProcessor
 from .forward import encode_latents, encode_prompt, run_student
 from .refine import SparseUpsampler
@@ -65,7 +65,7 @@ class EncodedImages:
         return tuple(self.originals.shape[-2:])
 
 
-TRAINING_ONLY = ("teacher_unet", "semantic_head")
+TRAINING_ONLY = ("teacher_unet", "semantic_head", "projections")
 INFERENCE_ONLY = {name: None for name in TRAINING_ONLY}  # from_pretrained kwargs that skip them
 
 
@@ -73,19 +73,22 @@ class TDMPipeline(DiffusionPipeline):
     """Text-prompted alpha matting with a single-step diffusion U-Net (TMLR 2025)."""
 
     model_cpu_offload_seq = "text_encoder->text_adapter->vae->unet->alpha_head->decoder->upsampler"
-    # training only: a folder may hold them (the shipped demo keeps its teacher so the next
-    # round continues it); inference never loads them (``from_pretrained(..., **INFERENCE_ONLY)``)
+    # training only: a folder may hold them (the shipped demo keeps its teacher and the
+    # distillation projections Phi so the next round continues them); inference never
+    # loads them (``from_pretrained(..., **INFERENCE_ONLY)``)
     _optional_components = list(TRAINING_ONLY)
 
     def __init__(self, tokenizer: CLIPTokenizer, text_encoder: CLIPTextModel, text_adapter: TextAdapter,
                  vae: AutoencoderKL, unet: TDMUNet, alpha_head: AlphaHead, decoder: DetailDecoder,
                  upsampler: SparseUpsampler, teacher_unet: TDMUNet | None = None,
-                 semantic_head: SemanticHead | None = None, resolution: int = 512,
+                 semantic_head: SemanticHead | None = None, projections: Projections | None = None,
+                 resolution: int = 512,
                  max_output_side: int = 2048):
         super().__init__()
         self.register_modules(tokenizer=tokenizer, text_encoder=text_encoder, text_adapter=text_adapter,
                               vae=vae, unet=unet, alpha_head=alpha_head, decoder=decoder,
-                              upsampler=upsampler, teacher_unet=teacher_unet, semantic_head=semantic_head)
+                              upsampler=upsampler, teacher_unet=teacher_unet, semantic_head=semantic_head,
+                              projections=projections)
         self.register_to_config(resolution=resolution, max_output_side=max_output_side)
 
     @classmethod

@@ -143,11 +143,18 @@ def test_a_stage_that_init_trained_continues(runs, tmp_path):
     again = build_stage(config("transparency", tmp_path, init=runs["matting"]))
     assert all(torch.equal(v, before.unet.state_dict()[k])
                for k, v in again.trainable["unet"].state_dict().items())
+    # the projections Phi of eq. (4) too: saved by the transparency stage, carried through
+    # the matting stage's folder, so a continued run does not learn them again from scratch
+    trained = tdm.TDMPipeline.from_pretrained(runs["transparency"]).projections.state_dict()
+    for state in (before.projections.state_dict(), again.trainable["projections"].state_dict()):
+        assert state.keys() == trained.keys()
+        assert all(torch.equal(v, trained[k]) for k, v in state.items())
     decoder = build_stage(config("matting", tmp_path, init=runs["matting"])).trainable["decoder"]
     assert all(torch.equal(v, before.decoder.state_dict()[k])
                for k, v in decoder.state_dict().items())
     # --reinit: the student is copied from the teacher again, as in a first run
     fresh = build_stage(config("transparency", tmp_path, init=runs["matting"], reinit=True))
+    assert any(not torch.equal(v, trained[k]) for k, v in fresh.trainable["projections"].state_dict().items())
     student, teacher = fresh.trainable["unet"].state_dict(), fresh.teacher.state_dict()
     mapping = student_teacher_copy_map(list(student))
     assert all(torch.equal(student[s], teacher[t]) for s, t in mapping.items())
@@ -207,6 +214,7 @@ def test_ship_if_better_refuses_a_model_that_is_not_better(runs, tmp_path):
     assert (target / "semantic_head").is_dir()
     inference = load_inference_pipeline(str(target), torch.device("cpu"), torch.float32)
     assert inference.teacher_unet is None and inference.semantic_head is None
+    assert (target / "projections").is_dir() and inference.projections is None
     teacher = build_stage(config("semantic", tmp_path / "next", init=target)).trainable["teacher_unet"]
     assert all(torch.equal(v.half().float(), teacher.state_dict()[k]) for k, v in run_teacher.items())
     record = read_record(target)

@@ -20,6 +20,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from tdm.pipeline import TRAINING_ONLY
+
 from .batches import collate, to_device
 from .cache import unwrap
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -169,12 +171,11 @@ class Trainer:
             path.write_text("".join(l + "\n" for l in lines))
 
     def export(self) -> Any:
-        """The stage's pipeline to save, inferring at the trained side. Teacher and semantic
-        head stay in it, so that a later run can restart any stage from the folder, except
+        """The stage's pipeline to save, inferring at the trained side. Teacher, semantic
+        head and the distillation projections stay in it, so that a later run can restart any stage from the folder, except
         on the SD-1.5 path (pretrained encoders), where as before only the semantic stage's
         output keeps the 860M-parameter teacher."""
-        training_only = {"teacher_unet": self.stage.pipe.teacher_unet,
-                         "semantic_head": self.stage.pipe.semantic_head}
+        training_only = {name: getattr(self.stage.pipe, name, None) for name in TRAINING_ONLY}
         pipe = self.stage.export()
         if self.config.encoders_pretrained and self.config.stage != "semantic":
             training_only = dict.fromkeys(training_only)

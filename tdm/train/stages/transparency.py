@@ -26,11 +26,13 @@ def out_channels(module: nn.Module) -> int:
 
 
 class TransparencyStage(Stage):
-    """Trains the student ``unet``, ``alpha_head`` and the projections Phi (not exported).
+    """Trains the student ``unet``, ``alpha_head`` and the projections Phi (``projections``,
+    kept in the output folder for training only, so that a later run continues them too).
 
     Needs a pipeline with a trained teacher (``--init`` a semantic-stage output). The
     student is rebuilt from that teacher at the start of the stage (``build_stage`` then
-    puts back the --init folder's student if that folder already trained this stage).
+    puts back the --init folder's student and projections if that folder already trained
+    this stage).
     """
 
     name = "transparency"
@@ -46,13 +48,13 @@ class TransparencyStage(Stage):
         self.freeze(self.teacher, self.semantic_head, self.text_adapter)
         pipe.register_modules(unet=build_student_unet(self.teacher, preset))
         points = tuple(KD_POINTS)
-        projections = Projections(
+        pipe.register_modules(projections=Projections(
             points=points,
             in_channels=tuple(out_channels(pipe.unet.get_submodule(p)) for p in points),
             out_channels=tuple(out_channels(self.teacher.get_submodule(KD_POINTS[p]))
-                               for p in points)).to(self.teacher.device)
+                               for p in points)).to(self.teacher.device))
         self.set_trainable(unet=pipe.unet, alpha_head=pipe.alpha_head,
-                              projections=projections)
+                           projections=pipe.projections)
 
     def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         alpha = batch["alpha"]
