@@ -302,6 +302,18 @@ class SparseUpsampler(ModelMixin, ConfigMixin):
             self._refine(image[i:i + 1], alpha[i:i + 1], None if context is None else context[i:i + 1], backend)
             for i in range(image.shape[0])])
 
+    def refining_groups(self) -> int:
+        """How many groups, from the first, can change alpha: the groups after them have a
+        zero last conv (zero-initialised, never trained), so their residual is exactly 0
+        and without gradients to take (``torch.is_grad_enabled()`` False) only their
+        interpolation runs. 0 for an untrained upsampler: bilinear at no convolution cost."""
+        if torch.is_grad_enabled():
+            return len(self.groups)
+        live = len(self.groups)
+        while live and not any(p.any() for p in self.groups[live - 1]["out"].parameters()):
+            live -= 1
+        return live
+
     def _refine(self, image: torch.Tensor, alpha: torch.Tensor, context: torch.Tensor | None,
                 backend: str | None) -> torch.Tensor:
         """``forward`` for one frame (B = 1)."""
@@ -310,8 +322,11 @@ class SparseUpsampler(ModelMixin, ConfigMixin):
         sizes = [((h2 + 1) // 2, (w2 + 1) // 2), (h2, w2)]
         alpha = alpha.to(image.dtype)
         hidden: tuple[torch.Tensor, ActiveSet, tuple[int, int]] | None = None
+        live = self.refining_groups()
         for g, (group, size) in enumerate(zip(self.groups, sizes)):
             alpha = F.interpolate(alpha, size=size, mode="bilinear", align_corners=False)
+            if g >= live:
+                continue
             active = ActiveSet.from_mask(self.active_mask(alpha))
             if active.num == 0:
                 hidden = None

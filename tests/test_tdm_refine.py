@@ -149,6 +149,27 @@ def test_untrained_upsampler_is_bilinear_interpolation():
     torch.testing.assert_close(out, interp)
 
 
+@pytest.mark.parametrize("zero_groups", [1, 2])
+def test_groups_with_a_zero_last_conv_are_skipped_without_changing_the_output(zero_groups, monkeypatch):
+    """Trailing groups whose last conv is zero add exactly nothing: without gradients they
+    only interpolate (bit-identical output); with gradients every group runs (so a
+    zero-initialised upsampler still trains)."""
+    up = _random_upsampler(seed=5, hidden_channels=4)
+    for group in up.groups[len(up.groups) - zero_groups:]:
+        torch.nn.init.zeros_(group["out"].weight)
+        torch.nn.init.zeros_(group["out"].bias)
+    alpha, image = _soft_alpha(), torch.rand(1, 3, 50, 64) * 2 - 1
+    with torch.no_grad():
+        assert up.refining_groups() == len(up.groups) - zero_groups
+        skipped = up(image, alpha)
+        monkeypatch.setattr(SparseUpsampler, "refining_groups", lambda self: len(self.groups))
+        assert torch.equal(skipped, up(image, alpha))
+    monkeypatch.undo()
+    assert up.refining_groups() == len(up.groups)  # gradients on: every group runs
+    up(image, alpha).sum().backward()
+    assert all(g["out"].weight.grad.abs().sum() > 0 for g in up.groups)
+
+
 def test_no_active_pixels_and_gradients():
     up = _random_upsampler(hidden_channels=4)
     binary = torch.cat([torch.zeros(1, 1, 8, 8), torch.ones(1, 1, 8, 8)])
