@@ -33,6 +33,8 @@ def test_writer_figures_cover_every_output_kind(tmp_path):
 def test_cheap_figures_have_their_parts():
     fg = run.fg_ms(torch.device("cpu"), (96, 64), 1)
     assert fg["used"] == fg["numpy"] and positive(fg["torch"])
+    with torch.no_grad():  # the timed upsampler convolves (an untrained one only interpolates)
+        assert run.bench_refine.trained_upsampler("cpu").refining_groups() == 2
     sparse = run.bench_refine.sparse_speedup("cpu", (128, 128))
     assert 0 < sparse["active_fraction"] <= 1 and positive(sparse["speedup"])
     unets = run.bench_unets(torch.device("cpu"), torch.float32, 0, 1, "tiny", 64)
