@@ -82,8 +82,7 @@ class TDMPipeline(DiffusionPipeline):
                  vae: AutoencoderKL, unet: TDMUNet, alpha_head: AlphaHead, decoder: DetailDecoder,
                  upsampler: SparseUpsampler, teacher_unet: TDMUNet | None = None,
                  semantic_head: SemanticHead | None = None, projections: Projections | None = None,
-                 resolution: int = 512,
-                 max_output_side: int = 2048):
+                 resolution: int = 512, max_output_side: int = 2048):
         super().__init__()
         self.register_modules(tokenizer=tokenizer, text_encoder=text_encoder, text_adapter=text_adapter,
                               vae=vae, unet=unet, alpha_head=alpha_head, decoder=decoder,
