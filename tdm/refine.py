@@ -298,8 +298,10 @@ class SparseUpsampler(ModelMixin, ConfigMixin):
         Frames are refined one at a time (they never interact), so the sparse tensors of
         a 2K output exist for one frame only: memory does not grow with the batch."""
         context = self._check_context(alpha.to(image.dtype), context)
+        which, live = self.resolve_backend(image.device, backend), self.refining_groups()
         return torch.cat([
-            self._refine(image[i:i + 1], alpha[i:i + 1], None if context is None else context[i:i + 1], backend)
+            self._refine(image[i:i + 1], alpha[i:i + 1], None if context is None else context[i:i + 1],
+                         which, live)
             for i in range(image.shape[0])])
 
     def refining_groups(self) -> int:
@@ -315,14 +317,13 @@ class SparseUpsampler(ModelMixin, ConfigMixin):
         return live
 
     def _refine(self, image: torch.Tensor, alpha: torch.Tensor, context: torch.Tensor | None,
-                backend: str | None) -> torch.Tensor:
-        """``forward`` for one frame (B = 1)."""
-        which = self.resolve_backend(image.device, backend)
+                which: str, live: int) -> torch.Tensor:
+        """``forward`` for one frame (B = 1), on backend ``which``, convolving the first
+        ``live`` groups (``refining_groups``; both decided once per batch)."""
         batch, (h2, w2) = image.shape[0], image.shape[-2:]
         sizes = [((h2 + 1) // 2, (w2 + 1) // 2), (h2, w2)]
         alpha = alpha.to(image.dtype)
         hidden: tuple[torch.Tensor, ActiveSet, tuple[int, int]] | None = None
-        live = self.refining_groups()
         for g, (group, size) in enumerate(zip(self.groups, sizes)):
             alpha = F.interpolate(alpha, size=size, mode="bilinear", align_corners=False)
             if g >= live:

@@ -38,10 +38,9 @@ def estimate_foreground(image: np.ndarray, alpha: np.ndarray,
     if rows.size == 0:
         return fg
     reach = sum((r | 1) // 2 for r in radii)
-    (y0, y1), (x0, x1) = ((max(lo - reach, 0), min(hi + 1 + reach, n))
-                          for lo, hi, n in ((rows[0], rows[-1], a.shape[0]), (cols[0], cols[-1], a.shape[1])))
-    (cy0, cy1), (cx0, cx1) = ((max(lo - reach, 0), min(hi + reach, n))
-                              for lo, hi, n in ((y0, y1, a.shape[0]), (x0, x1, a.shape[1])))
+    box = [(idx[0], idx[-1] + 1, n) for idx, n in ((rows, a.shape[0]), (cols, a.shape[1]))]
+    (y0, y1), (x0, x1) = ((max(lo - reach, 0), min(hi + reach, n)) for lo, hi, n in box)  # F != 0
+    (cy0, cy1), (cx0, cx1) = ((max(lo - 2 * reach, 0), min(hi + 2 * reach, n)) for lo, hi, n in box)
     crop = blur_fusion(image[cy0:cy1, cx0:cx1], a[cy0:cy1, cx0:cx1], radii)
     fg[y0:y1, x0:x1] = crop[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
     return fg

@@ -172,10 +172,10 @@ class Trainer:
 
     def export(self) -> Any:
         """The stage's pipeline to save, inferring at the trained side. Teacher, semantic
-        head and the distillation projections stay in it, so that a later run can restart any stage from the folder, except
-        on the SD-1.5 path (pretrained encoders), where as before only the semantic stage's
-        output keeps the 860M-parameter teacher."""
-        training_only = {name: getattr(self.stage.pipe, name, None) for name in TRAINING_ONLY}
+        head and the distillation projections stay in it, so that a later run can restart
+        any stage from the folder, except on the SD-1.5 path (pretrained encoders), where as
+        before only the semantic stage's output keeps the 860M-parameter teacher."""
+        training_only = {name: getattr(self.stage.pipe, name) for name in TRAINING_ONLY}
         pipe = self.stage.export()
         if self.config.encoders_pretrained and self.config.stage != "semantic":
             training_only = dict.fromkeys(training_only)
