@@ -46,6 +46,18 @@ def test_flickering_matte_gets_smoother_and_a_correct_one_stays():
     assert np.abs(temporal.stabilise_clip(frames, gts) - gts).max() < 1e-5
 
 
+def test_a_frame_above_the_working_size_is_stabilised_there_and_keeps_its_own_detail(monkeypatch):
+    monkeypatch.setattr(temporal, "WORK_SIDE", 32)  # 48x64 frames work at 24x32
+    frames, gts = static_clip()
+    checks = np.indices((H, W)).sum(axis=0) % 2  # one-pixel detail the working size cannot hold
+    detailed = gts * (1 - 0.3 * checks)
+    gains = np.random.default_rng(1).uniform(0.5, 1.0, (len(gts), 1, 1)).astype(np.float32)
+    smooth = temporal.stabilise_clip(frames, detailed * gains)  # the whole matte pumps
+    assert smooth.shape == gts.shape
+    assert metrics.dtssd(smooth, detailed) < 0.6 * metrics.dtssd(detailed * gains, detailed)
+    assert np.abs(temporal.stabilise_clip(frames, detailed) - detailed).max() < 1e-5
+
+
 def test_a_cut_resets_the_state():
     frames = np.stack([texture(t, seed=0) for t in range(4)] + [texture(t, seed=9)[::-1] for t in range(4)])
     alphas = np.stack([disc(20)] * 4 + [disc(44)] * 4) * 0.9
@@ -89,7 +101,9 @@ def run_span(matter, frames: np.ndarray, first: int, stop: int, batch: int) -> n
     return np.concatenate([dequantize(a)[0] for _, _, a in temporal.matted(batches, matter, True)])
 
 
-def test_a_chunk_warmed_up_and_looking_ahead_equals_the_sequential_run_within_tolerance():
+@pytest.mark.parametrize("work_side", [temporal.WORK_SIDE, 32])
+def test_a_chunk_warmed_up_and_looking_ahead_equals_the_sequential_run_within_tolerance(monkeypatch, work_side):
+    monkeypatch.setattr(temporal, "WORK_SIDE", work_side)
     frames = np.stack([texture(t) for t in range(48)])
     rng = np.random.default_rng(2)
     flicker = np.stack([np.clip(disc(30 + t * 0.5) + rng.normal(0, 0.3, (H, W)), 0, 1) for t in range(48)])
