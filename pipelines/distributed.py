@@ -3,10 +3,11 @@
 `RayScheduler` runs the videos of a batch (or one video: the same code) on one
 `WorkerPool`. It keeps `IN_FLIGHT_PER_ACTOR` chunks queued on every actor and, while the
 open videos have no chunk left for a free slot, opens the next video, up to its
-`max_open_videos`. Each open video (`VideoRun`) decodes its source again on the driver
-(the writers need its pixels and pts) and hands its alphas, in frame order, to the same
-writer threads the local executor uses; only uint16 alphas and, for colour outputs, the
-uint8 foreground colour (estimated on the actors) travel back from the actors.
+`max_open_videos`. Each open video (`VideoRun`) hands its alphas, in frame order, to the
+same writer threads the local executor uses; only uint16 alphas and, for colour outputs,
+the uint8 foreground colour (estimated on the actors) travel back from the actors. The
+driver decodes no pixels: the writers get each frame's timing from the probe
+(`video.stamp`), except for a preview, which shows the source and so decodes it again.
 A chunk whose actor died is re-run on a surviving or replacement actor; anything else
 (a worker's exception, an inconsistent decode, a chunk failing MAX_CHUNK_ATTEMPTS times)
 fails only its own video, whose outputs are discarded.
@@ -234,9 +235,10 @@ class VideoRun:
         with contextlib.ExitStack() as stack:
             stack.enter_context(self.progress)
             self._sink = stack.enter_context(Sink(job.specs, job.open_writer))
-            source = stack.enter_context(Prefetch(
-                lambda: video.read_frames(job.input, job.start, job.stop), READ_AHEAD_FRAMES))
-            self._frames = iter(source)
+            self._frames: Iterator[video.Frame] | None = None  # decoded again for a preview only
+            if any(s.kind == "preview" for s in job.specs):
+                self._frames = iter(stack.enter_context(Prefetch(
+                    lambda: video.read_frames(job.input, job.start, job.stop), READ_AHEAD_FRAMES)))
             self._stack = stack.pop_all()
 
     def has_chunk(self, window: int) -> bool:
@@ -267,13 +269,20 @@ class VideoRun:
 
     def _write(self, indices: np.ndarray, alphas: np.ndarray, colours: dict[int, np.ndarray]) -> None:
         for i, index in enumerate(indices):
-            frame = next(self._frames, None)
-            if frame is None or frame.index != index:
-                got = "no frame" if frame is None else f"frame {frame.index}"
-                raise RuntimeError(f"{self.job.input}: {got} decoded on the driver, {index} on "
-                                   "a worker; the file decodes inconsistently")
-            self._sink.put(frame, alphas[:, i], {p: f[i] for p, f in colours.items()})
+            self._sink.put(self._frame(int(index)), alphas[:, i], {p: f[i] for p, f in colours.items()})
         self.progress.update(len(indices))
+
+    def _frame(self, index: int) -> video.Frame:
+        """Frame `index` for the writers: its stamp, or decoded again (for a preview) and
+        checked against the workers' index."""
+        if self._frames is None:
+            return video.stamp(self.job.info, index)
+        frame = next(self._frames, None)
+        if frame is None or frame.index != index:
+            got = "no frame" if frame is None else f"frame {frame.index}"
+            raise RuntimeError(f"{self.job.input}: {got} decoded on the driver, {index} on "
+                               "a worker; the file decodes inconsistently")
+        return frame
 
     @property
     def complete(self) -> bool:

@@ -28,11 +28,13 @@ def local_matte(tmp_path_factory, clip_path, model_dir):
 
 
 def test_two_cpu_workers_give_the_local_output(ray_local, tmp_path, clip_path, model_dir,
-                                               local_matte):
+                                               local_matte, monkeypatch):
     out = tmp_path / "ray.mkv"
-    result = pipelines.matte_video(clip_path, "the white square", str(out), output_type="alpha",
-                                   model=model_dir, ray_address="local", num_workers=2,
-                                   chunk_frames=4, threads=1, **FAST)
+    with monkeypatch.context() as patch:  # the driver writes mattes from the probe's timing alone
+        patch.setattr(distributed.video, "read_frames", lambda *a, **k: 1 / 0)
+        result = pipelines.matte_video(clip_path, "the white square", str(out), output_type="alpha",
+                                       model=model_dir, ray_address="local", num_workers=2,
+                                       chunk_frames=4, threads=1, **FAST)
     assert result["executor"] == "ray" and result["frames"] == CLIP_FRAMES
     assert np.array_equal(alpha_of(out), alpha_of(local_matte))
     assert times_of(out) == times_of(clip_path)

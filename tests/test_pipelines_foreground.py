@@ -77,12 +77,22 @@ def test_run_local_ships_its_foreground_to_the_colour_output(tmp_path, clip_path
 
 
 def test_ray_workers_ship_their_foreground(ray_local, tmp_path, clip_path, model_dir, monkeypatch):
-    """On Ray, F is estimated on the actors: the driver's writers estimate nothing."""
+    """On Ray, F is estimated on the actors: the driver's writers estimate nothing and the
+    driver decodes nothing; a preview (it shows the source) decodes the source there."""
     import pipelines
 
+    options = dict(model=model_dir, threads=1, chunk_frames=4, resolution=64, quiet=True)
     monkeypatch.setattr("video.writer.estimate_foreground", lambda *a: 1 / 0)
     out = tmp_path / "ray.mkv"
-    pipelines.matte_video(clip_path, "the square", str(out), model=model_dir, ray_address="local",
-                          num_workers=1, threads=1, chunk_frames=4, resolution=64, quiet=True)
+    with monkeypatch.context() as patch:
+        patch.setattr(video, "read_frames", lambda *a, **k: 1 / 0)
+        pipelines.matte_video(clip_path, "the square", str(out), ray_address="local", num_workers=1, **options)
     back = list(video.read_frames(str(out), alpha=True))
     assert len(back) == 12 and all(np.ptp(f.rgb) > 0 for f in back)
+    monkeypatch.undo()
+    for name, executor in (("local", {}), ("ray", {"ray_address": "local", "num_workers": 1})):
+        pipelines.matte_video(clip_path, "the square", str(tmp_path / f"{name}.preview.mkv"),
+                              output_type="preview", **options, **executor)
+    local, ray_ = (np.stack([f.rgb for f in video.read_frames(str(tmp_path / f"{n}.preview.mkv"))])
+                   for n in ("local", "ray"))
+    assert np.array_equal(local, ray_) and local.shape[2] == 3 * 64  # source | matte | composite

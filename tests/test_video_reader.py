@@ -54,6 +54,22 @@ def test_vfr_pts_kept(tmp_path):
     assert np.allclose([f.time for f in part], np.asarray(pts[4:8]) / 100, atol=1e-3)
 
 
+def test_a_stamp_is_the_decoded_frame_without_its_pixels(tmp_path):
+    pts = [0, 10, 15, 40, 41, 60]
+    vfr = write_pattern_clip(str(tmp_path / "vfr.mkv"), frames=6, pts=pts, time_base=Fraction(1, 100))
+    bframes = write_pattern_clip(str(tmp_path / "b.mp4"), frames=6, options={"bf": "2"})
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f"{i}.png"), pattern(i, 32, 24))
+    for path in (vfr, bframes, str(folder)):
+        info = video.probe(path)
+        for frame in video.read_frames(path):
+            stamp = video.stamp(info, frame.index)
+            assert (stamp.index, stamp.pts, stamp.time, stamp.time_base, stamp.rgb) == \
+                (frame.index, frame.pts, frame.time, frame.time_base, None)
+
+
 def test_ntsc_rate_is_exact(tmp_path):
     path = write_pattern_clip(str(tmp_path / "ntsc.mp4"), rate=Fraction(30000, 1001))
     info = video.probe(path)

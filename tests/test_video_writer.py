@@ -55,6 +55,28 @@ def test_timing_kept_for_vfr_and_ntsc(tmp_path):
             assert out.time_base == Fraction(1, 30000) and list(out.frame_pts) == pts
 
 
+def test_stamps_write_mattes_and_given_colour_but_not_a_preview(tmp_path):
+    """A stamp (timing, no pixels) writes the same matte as the decoded frame, and an rgba
+    output given F; a preview or an rgba without F needs the pixels: one clear error."""
+    src = write_pattern_clip(str(tmp_path / "src.mov"), frames=4, pts=[0, 1001, 3003, 4004],
+                             rate=Fraction(30000, 1001), time_base=Fraction(1, 30000))
+    info = video.probe(src)
+    frames = list(video.read_frames(src))
+    for name in ("decoded.mov", "stamped.mov"):
+        with video.VideoWriter(str(tmp_path / name), "rgba", like=info) as w:
+            for f in frames:
+                frame = f if name == "decoded.mov" else video.stamp(info, f.index)
+                w.write(frame, pattern_alpha(f.index, info.width, info.height), f.rgb)
+    decoded, stamped = (list(video.read_frames(str(tmp_path / n), alpha=True)) for n in ("decoded.mov", "stamped.mov"))
+    assert [f.pts for f in stamped] == [0, 1001, 3003, 4004]
+    assert all(np.array_equal(a.rgb, b.rgb) and np.array_equal(a.alpha, b.alpha) for a, b in zip(decoded, stamped))
+    for kind, foreground in (("preview", frames[0].rgb), ("rgba", None)):
+        with pytest.raises(video.VideoError, match="needs frame 0's pixels"):
+            with video.VideoWriter(str(tmp_path / f"{kind}.mkv"), kind, like=info) as w:
+                w.write(video.stamp(info, 0), pattern_alpha(0, info.width, info.height), foreground)
+        assert not (tmp_path / f"{kind}.mkv").exists()
+
+
 @pytest.mark.parametrize("kind", ["alpha", "composite"])
 def test_odd_size_h264_keeps_exact_size(tmp_path, kind):
     src = write_pattern_clip(str(tmp_path / "odd.mkv"), width=63, height=47, codec="ffv1", pix_fmt="yuv444p")

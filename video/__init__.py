@@ -5,8 +5,8 @@ from video.compose import composite, estimate_foreground
 from video.errors import VideoError
 from video.probe import VideoInfo, probe
 from video.random_access import read_frames_at
-from video.reader import Frame, read_frames
+from video.reader import Frame, read_frames, stamp
 from video.writer import VideoWriter
 
 __all__ = ["Frame", "VideoError", "VideoInfo", "VideoWriter", "composite", "estimate_foreground",
-           "probe", "read_frames", "read_frames_at"]
+           "probe", "read_frames", "read_frames_at", "stamp"]

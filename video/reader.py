@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import warnings
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
 from typing import Iterator
@@ -21,7 +21,8 @@ DECODE_THREADS = min(4, os.cpu_count() or 1)
 
 @dataclass
 class Frame:
-    """One decoded frame: `rgb` (H,W,3) uint8 upright; `alpha` (H,W) float32 in [0,1] or None.
+    """One decoded frame: `rgb` (H,W,3) uint8 upright, or None in a `stamp` (its timing
+    only); `alpha` (H,W) float32 in [0,1] or None.
 
     `pts` is in `time_base` units of the source stream; `time` = pts * time_base in seconds.
     """
@@ -29,7 +30,7 @@ class Frame:
     index: int
     pts: int
     time: float
-    rgb: np.ndarray
+    rgb: np.ndarray | None
     alpha: np.ndarray | None = None
     time_base: Fraction = Fraction(1, 1)
 
@@ -43,6 +44,13 @@ def read_frames(path: str | os.PathLike, start: int = 0, stop: int | None = None
     alpha channel, or from the luma of a grey matte. `fps` applies to image folders.
     """
     return iter_frames(cached_probe(path, fps), start, stop, alpha)
+
+
+def stamp(info: VideoInfo, index: int) -> Frame:
+    """Frame `index` of a probed video without decoding it: the index, pts and time that
+    `read_frames` gives it, and no pixels (for writers that need only the timing)."""
+    pts = info.frame_pts[index] if info.frame_pts else index  # a file without a table: the index
+    return Frame(index, pts, float(pts * info.time_base), None, None, info.time_base)
 
 
 def cached_probe(path: str | os.PathLike, fps=None) -> VideoInfo:
@@ -82,7 +90,7 @@ def _folder_frames(info: VideoInfo, start: int, stop: int, alpha: bool) -> Itera
         if rgb.shape[:2] != (info.height, info.width):
             raise VideoError(f"{files[i]}: size {rgb.shape[1]}x{rgb.shape[0]} differs from "
                              f"the first image's {info.width}x{info.height}")
-        yield Frame(i, i, float(i * info.time_base), rgb, a, info.time_base)
+        yield replace(stamp(info, i), rgb=rgb, alpha=a)
 
 
 def split_image(img: np.ndarray, alpha: bool) -> tuple[np.ndarray, np.ndarray | None]:
@@ -158,14 +166,13 @@ def _file_frames(info: VideoInfo, start: int, stop: int, alpha: bool) -> Iterato
                     continue
             else:
                 index, count = count, count + 1
-                pts = table[index] if table else index
             if index < start:
                 continue
             if index >= stop:
                 break
             rgb, a = convert_frame(frame, info.rotation, alpha)
             produced += 1
-            yield Frame(index, pts, float(pts * info.time_base), rgb, a, info.time_base)
+            yield replace(stamp(info, index), rgb=rgb, alpha=a)  # pts: table[index] == the frame's
             if index == stop - 1:
                 break  # done: reading on could only meet the damage that ends a cut file
     finally:

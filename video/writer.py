@@ -210,15 +210,22 @@ class VideoWriter:
         """Encode one output frame from the source `frame` and its alpha (H,W) float in [0,1].
 
         `foreground`: the colour F (H,W,3) uint8 when already estimated (where the matte
-        was made); else the colour kinds estimate it here (`estimate_foreground`).
+        was made); else the colour kinds estimate it here (`estimate_foreground`). A
+        `stamp` (no pixels) is enough for mattes, and for rgba, composite and foreground
+        outputs given F; a preview shows the source, so it needs the pixels.
         """
         if self._closed:
             raise VideoError(f"{self.path}: writer is closed")
         alpha = np.asarray(alpha, dtype=np.float32)
-        if alpha.shape != frame.rgb.shape[:2] or frame.rgb.shape[:2] != (self.like.height, self.like.width):
+        size = alpha.shape if frame.rgb is None else frame.rgb.shape[:2]
+        if alpha.shape != size or size != (self.like.height, self.like.width):
             self.abort()
-            raise VideoError(f"{self.path}: frame {frame.index} is {frame.rgb.shape[:2]} with alpha "
+            raise VideoError(f"{self.path}: frame {frame.index} is {size} with alpha "
                              f"{alpha.shape}; expected {(self.like.height, self.like.width)}")
+        if frame.rgb is None and (self.kind == "preview" or (self.kind != "alpha" and foreground is None)):
+            self.abort()
+            raise VideoError(f"{self.path}: a {self.kind} output needs frame {frame.index}'s pixels"
+                             f"{'' if self.kind == 'preview' else ' or its foreground colour'}")
         try:
             image = self._render(frame, np.clip(alpha, 0.0, 1.0), foreground)
             if self.enc.fmt is None:
