@@ -19,6 +19,9 @@ how good the matte is but whether it picked the right object:
   ``synthetic:pairs=1`` draws it), the share where each of the two texts gives its own
   instance a higher alpha-weighted mean matte than the other text gives it. It needs the
   text: a model that ignores it scores 0, one whose text changes the matte at random 1/4.
+- ``by_kind``: ``iou``, ``named_above_others`` and ``swap_choice`` again for each kind of
+  referring text (``tdm.data.phrases.phrase_kind``: position, size, attribute, category),
+  to tell which words the model has learnt.
 
 ``--teacher`` scores the folder's teacher instead (a run folder, or the shipped one, which
 keeps it): its soft proxy p(fg) + p(transparent) / 2, what the semantic stage validates,
@@ -107,6 +110,7 @@ def evaluate(predict: Predictor | None, split: str, count: int, seed: int, size:
     """Mean figures over ``count`` scenes of ``split`` (each key over the scenes it applies
     to); ``predict`` None scores ``oracle_proxy``."""
     from tdm.data import SyntheticMattingDataset
+    from tdm.data.phrases import phrase_kind
     from tdm.data.synthetic import pick_target
 
     def answer(image: np.ndarray, text: str, truth: np.ndarray) -> np.ndarray:
@@ -119,6 +123,7 @@ def evaluate(predict: Predictor | None, split: str, count: int, seed: int, size:
         named = np.zeros(scene.image.shape[:2], np.float32) if target is None else scene.alphas[target]
         pred = answer(scene.image, text, named)
         row = score_scene(pred, scene.alphas, [i.category for i in scene.infos], target)
+        row["kind"] = "absent" if target is None else phrase_kind(text)
         if target is not None:  # the swap test: another instance, named by a text of its own
             other, other_text = pick_target(scene, np.random.default_rng([seed, index, 2]), absent=0.0,
                                             exclude=target)
@@ -135,6 +140,10 @@ def evaluate(predict: Predictor | None, split: str, count: int, seed: int, size:
         summary[f"{key}_n"] = len(values)
     if summary["sad"] is not None and summary["sad_empty"]:
         summary["sad_ratio"] = round(summary["sad"] / summary["sad_empty"], 4)
+    summary["by_kind"] = {kind: {"scenes": sum(r["kind"] == kind for r in rows), **{
+        key: round(float(np.mean(values)), 4) if (values := [r[key] for r in rows if r["kind"] == kind and key in r])
+        else None for key in ("iou", "named_above_others", "swap_choice")}}
+        for kind in sorted({r["kind"] for r in rows} - {"absent"})}
     return summary
 
 

@@ -79,5 +79,8 @@ def test_the_oracle_is_the_ceiling_of_a_teacher(capsys):
     assert summary["scored"] == "oracle" and summary["absent_mean_alpha"] in (None, 0)
     assert summary["named_above_others"] > 0.9 and summary["swap_choice"] > 0.9
     assert summary["iou"] < 0.5
+    kinds = summary["by_kind"]
+    assert sum(k["scenes"] for k in kinds.values()) == summary["iou_n"]
+    assert all(k["swap_choice"] is None or k["swap_choice"] > 0.8 for k in kinds.values())
     assert main(["--oracle", "--teacher"]) == 2
     assert "no model" in capsys.readouterr().err

@@ -9,7 +9,7 @@ import torch
 from tdm.data import open_dataset
 from tdm.data.families import FAMILIES
 from tdm.data.objects import CATEGORIES, SUPERCATEGORY, draw_object
-from tdm.data.phrases import InstanceInfo, referring_expressions
+from tdm.data.phrases import InstanceInfo, Option, phrase_kind, referring_expressions, render
 from tdm.data.shapes import PALETTE
 from tdm.data.splits import BACKGROUNDS, PATTERNS, families
 from tdm.data.synthetic import SyntheticMattingDataset, make_clip, make_pair_clip
@@ -167,3 +167,17 @@ def test_pair_clip_left_and_right_zebra():
     for t in range(6):
         cx = [(a[t].sum(0) * xs).sum() / a[t].sum() for a in alphas]
         assert cx[0] + 0.08 * 128 < cx[1]
+
+
+def test_every_rendering_of_an_option_has_its_kind():
+    from tdm.data.objects import CATEGORY_COLOURS, SUPERCATEGORY
+
+    for noun in sorted(set(CATEGORY_COLOURS) | set(SUPERCATEGORY.values())):
+        adjectives = [None, "striped", "transparent"] + list(CATEGORY_COLOURS.get(noun, ()))
+        for adjective in adjectives:
+            base = "category" if adjective is None else "attribute"
+            for relation, kind in [(None, base)] + [(r, "position") for r in ("left", "right", "middle", "top", "bottom")] \
+                    + [(r, "size") for r in ("big", "small")]:
+                for group in (1, 2, 3):
+                    for text in render(Option(noun, adjective, relation, group)):
+                        assert phrase_kind(text) == kind, text

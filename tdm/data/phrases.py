@@ -138,6 +138,24 @@ def referring_expressions(infos: list[InstanceInfo], target: int) -> list[str]:
     return list(dict.fromkeys(text for opt in options(infos, target) for text in render(opt)))
 
 
+KIND_WORDS = {  # the words of render()'s relations, and of the adjectives
+    "position": {"left", "leftmost", "right", "rightmost", "middle", "center", "top", "topmost", "upper",
+                 "bottom", "bottommost", "lower"},
+    "size": {"big", "bigger", "biggest", "large", "larger", "largest", "small", "smaller", "smallest",
+             "little"},
+    "attribute": {word for colours in CATEGORY_COLOURS.values() for colour in colours for word in colour.split()}
+    | {"striped", "spotted", "transparent", "see-through"},
+}
+
+
+def phrase_kind(text: str) -> str:
+    """What a referring text singles its target out by: ``position`` or ``size`` (a
+    relation, whatever else it says), else ``attribute`` (a colour or attribute), else
+    ``category`` (its noun alone)."""
+    words = set(text.lower().split())
+    return next((kind for kind, vocab in KIND_WORDS.items() if words & vocab), "category")
+
+
 def _choose(items, rng):
     return items[int(rng.integers(len(items)))]
 
