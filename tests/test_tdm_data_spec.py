@@ -30,7 +30,7 @@ def test_open_synthetic_spec():
     ("synthetic:max_objects=0", "max_objects must be at least 1"),
     ("synthetic:seed=-1", "seed must be at least 0"),
     ("synthetic:bogus=1", "synthetic: unknown option 'bogus' (known: length, max_objects, seed, "
-                          "split, pairs, special_every)"),
+                          "split, pairs, balance, special_every)"),
     ("synthetic:length=4,lenght=5", "unknown option 'lenght'"),
     ("refcoco:/data/refcoco,annotations=x.json", "refcoco: unknown option 'annotations'"),
     ("synthetic:/data/x", "synthetic takes no path"),

@@ -179,5 +179,25 @@ def test_every_rendering_of_an_option_has_its_kind():
             for relation, kind in [(None, base)] + [(r, "position") for r in ("left", "right", "middle", "top", "bottom")] \
                     + [(r, "size") for r in ("big", "small")]:
                 for group in (1, 2, 3):
-                    for text in render(Option(noun, adjective, relation, group)):
+                    option = Option(noun, adjective, relation, group)
+                    assert option.kind == kind
+                    for text in render(option):
                         assert phrase_kind(text) == kind, text
+
+
+def test_balance_draws_the_kinds_of_text_evenly():
+    """Size texts are rare by default (a 2x area ratio is needed); balance=1 draws the kind
+    first, so each kind the layout allows is as likely as any other."""
+    from collections import Counter
+
+    from tdm.data import open_dataset
+
+    counts = {}
+    for balance in (0, 1):
+        data = open_dataset(f"synthetic:length=300,pairs=1,balance={balance}", size=64, augment=False)
+        counts[balance] = Counter(phrase_kind(text) for _, target, text in map(data.scene, range(300))
+                                  if target is not None)
+    assert counts[1]["size"] > 1.5 * counts[0]["size"]
+    assert counts[1]["position"] < counts[0]["position"]
+    default, off = (open_dataset(spec, size=64).scene(3) for spec in ("synthetic:length=4", "synthetic:length=4,balance=0"))
+    assert default[1:] == off[1:] and np.array_equal(default[0].image, off[0].image)

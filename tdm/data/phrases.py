@@ -47,6 +47,15 @@ class Option:
     relation: str | None
     group: int  # how many instances the noun + adjective match
 
+    @property
+    def kind(self) -> str:
+        """What it singles its target out by (``phrase_kind`` reads the same from a text)."""
+        if self.relation in POSITIONS:
+            return "position"
+        if self.relation in SIZES:
+            return "size"
+        return "category" if self.adjective is None else "attribute"
+
 
 def _same_colour(a: str, b: str) -> bool:
     return a == b or frozenset((a, b)) in CONFUSABLE
@@ -161,14 +170,19 @@ def _choose(items, rng):
 
 
 def describe(infos: list[InstanceInfo], target: int, rng: np.random.Generator,
-             allowed: list[Option] | None = None) -> str | None:
+             allowed: list[Option] | None = None, balance: bool = False) -> str | None:
     """One referring expression for ``target`` (an option drawn at random, the category
     noun three times in four, then one of its renderings), or None when the layout
     leaves nothing unique (two identical, overlapping instances). ``allowed``: restrict
-    to these options (e.g. those valid in every frame of a clip)."""
+    to these options (e.g. those valid in every frame of a clip). ``balance``: first draw
+    the option's kind (position, size, attribute, category) evenly among those the layout
+    allows, so that the rarer kinds (size) are not drowned by the common ones (position)."""
     opts = options(infos, target) if allowed is None else allowed
     if not opts:
         return None
+    if balance:
+        kind = _choose(sorted({o.kind for o in opts}), rng)
+        opts = [o for o in opts if o.kind == kind]
     own = [o for o in opts if o.noun == infos[target].category]
     pool = own if own and (len(own) == len(opts) or rng.random() < 0.75) else [o for o in opts if o not in own]
     return _choose(render(_choose(pool, rng)), rng)

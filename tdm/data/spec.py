@@ -4,8 +4,9 @@ SPEC is one source or several joined with ``+`` (interleaved by the paper's sche
 ``name`` or ``name:PATH[,key=value...]`` or ``name:key=value[,...]``, with name one of
 synthetic, clips, refmatte, refcoco, p3m, am2k, rm1k, video. Examples: ``synthetic``,
 ``synthetic:length=2000,max_objects=3``, ``synthetic:pairs=1`` (each scene twice in a
-batch with two different targets), ``synthetic:split=val`` (held-out shape families,
-patterns and backgrounds; ``tdm.data.splits``), ``clips:length=8,frames=24`` (held-out
+batch with two different targets), ``synthetic:balance=1`` (kinds of text drawn evenly),
+``synthetic:split=val`` (held-out shape families, patterns and backgrounds;
+``tdm.data.splits``), ``clips:length=8,frames=24`` (held-out
 moving clips with a cut, ``tdm.data.clips``), ``refmatte:/data/RefMatte,split=test``,
 ``refmatte:/d/RefMatte+refcoco:/d/refcoco+p3m:/d/P3M-10k+am2k:/d/AM-2k``.
 """
@@ -27,13 +28,13 @@ PRIMARY = ("refmatte", "refcoco")      # alternate on odd / even iterations
 SPECIAL = ("p3m", "am2k", "rm1k")       # one of them after every 4 iterations
 NAMES = ("synthetic", "clips", "video") + PRIMARY + SPECIAL
 # The options each source reads (special_every, the interleaving, goes with any source).
-_KEYS = {"synthetic": ("length", "max_objects", "seed", "split", "pairs"),
+_KEYS = {"synthetic": ("length", "max_objects", "seed", "split", "pairs", "balance"),
          "clips": ("length", "frames", "seed", "split"),
          "video": ("backgrounds", "text"),
          "refmatte": ("split", "annotations"), "refcoco": ("split",),
          **{name: ("split", "captions") for name in SPECIAL}}
 _ANY_KEYS = ("special_every",)
-_INT_KEYS = {"length": 1, "max_objects": 1, "special_every": 1, "seed": 0, "frames": 4, "pairs": 0}  # -> least value
+_INT_KEYS = {"length": 1, "max_objects": 1, "special_every": 1, "seed": 0, "frames": 4, "pairs": 0, "balance": 0}  # -> least value
 
 
 def parse_spec(spec: str) -> list[tuple[str, str | None, dict[str, Any]]]:
@@ -84,7 +85,7 @@ def _open_one(name: str, path: str | None, options: dict[str, Any], size, seed: 
     if name == "synthetic":
         return SyntheticMattingDataset(size, options.get("length", 10000), options.get("seed", seed),
                                        max_objects=options.get("max_objects", 4), augment=augment, split=split,
-                                       pairs=bool(options.get("pairs", 0)))
+                                       pairs=bool(options.get("pairs", 0)), balance=bool(options.get("balance", 0)))
     if name == "clips":
         return SyntheticClipDataset(size, options.get("length", 8), options.get("frames", 24),
                                     options.get("split", "test"), options.get("seed", HELD_OUT_SEED))

@@ -203,10 +203,12 @@ def _shown(infos: list[InstanceInfo]) -> list[int]:
 
 
 def pick_target(scene: Scene, rng: np.random.Generator, categories: tuple[str, ...] = CATEGORIES,
-                absent: float = ABSENT, exclude: int | None = None) -> tuple[int | None, str | None]:
+                absent: float = ABSENT, exclude: int | None = None, balance: bool = False
+                ) -> tuple[int | None, str | None]:
     """(target index or None for an absent-object text, text); text None when no
     unambiguous phrase exists. Targets are well visible; group members are preferred;
-    instance ``exclude`` is never the target (with none left, the text names something absent)."""
+    instance ``exclude`` is never the target (with none left, the text names something absent);
+    ``balance``: kinds of text drawn evenly (``describe``)."""
     shown = _shown(scene.infos)
     infos = [scene.infos[i] for i in shown]
     if rng.random() < absent:
@@ -215,7 +217,7 @@ def pick_target(scene: Scene, rng: np.random.Generator, categories: tuple[str, .
           and scene.infos[i].area >= MIN_VISIBLE and scene.infos[i].area >= MIN_SHOWN * scene.infos[i].size]
     first = [k for k in ok if shown[k] in scene.group] if rng.random() < 0.8 else []
     for k in list(rng.permutation(first)) + list(rng.permutation([k for k in ok if k not in first])):
-        text = describe(infos, int(k), rng)
+        text = describe(infos, int(k), rng, balance=balance)
         if text:
             return shown[int(k)], text
     return None, absent_expression(infos, categories, rng)
@@ -228,17 +230,21 @@ class SyntheticMattingDataset(Dataset):
 
     ``pairs``: items ``2k`` and ``2k + 1`` show one scene with two different targets (two
     instances, or one and something absent), so that only the text tells their mattes
-    apart; ``group_size`` (2) tells the sampler to keep them in one batch."""
+    apart; ``group_size`` (2) tells the sampler to keep them in one batch. ``balance``:
+    the kinds of referring text (position, size, attribute, category) are drawn evenly
+    where the layout allows them (``tdm.data.phrases.describe``); the default draws the
+    held-out figures' texts."""
 
     name = "synthetic"
 
     def __init__(self, size: int | tuple[int, int] = 512, length: int = 10000, seed: int = 0,
                  max_objects: int = 4, categories: tuple[str, ...] = CATEGORIES, augment: bool = True,
-                 split: str = "train", pairs: bool = False):
+                 split: str = "train", pairs: bool = False, balance: bool = False):
         self.size, self.length, self.seed = as_size(size), int(length), int(seed)
         self.max_objects, self.categories, self.augment = max_objects, tuple(categories), augment
         self.split = check_split(split)
         self.group_size = 2 if pairs else 1
+        self.balance = balance
 
     def __len__(self) -> int:
         return self.length
@@ -248,11 +254,11 @@ class SyntheticMattingDataset(Dataset):
         rng = item_rng(self.seed, index // self.group_size)
         while True:
             scene = make_scene(rng, self.size, self.max_objects, self.categories, self.split)
-            target, text = pick_target(scene, rng, self.categories)
+            target, text = pick_target(scene, rng, self.categories, balance=self.balance)
             if not text:
                 continue
             if self.group_size > 1:  # both members draw the pair's other target: a different one
-                other = pick_target(scene, rng, self.categories, absent=0.0, exclude=target)
+                other = pick_target(scene, rng, self.categories, absent=0.0, exclude=target, balance=self.balance)
                 if other[1] is None:
                     continue
                 if index % self.group_size:
