@@ -30,7 +30,8 @@ X264 = [
     ("crf12-faster", {"crf": "12", "preset": "faster"}, 0),
     ("crf10-veryfast", {"crf": "10", "preset": "veryfast"}, 0),
 ]
-# output name -> (kind, [(label, options, threads)]); None options: the writer's own
+# output name -> (kind, [(label, options, threads[, codec])]); None options: the writer's own;
+# codec: another encoder of the output's format and pixel format
 CANDIDATES = {
     "rgba.webm": ("rgba", [
         ("writer", None, 0),
@@ -52,6 +53,8 @@ CANDIDATES = {
         ("writer", None, 0),
         ("ks-alpha8", {"profile": "4", "alpha_bits": "8"}, 0),
         ("ks-alpha16-threads2", {"profile": "4", "alpha_bits": "16"}, 2),
+        ("ks-alpha16-mbs8", {"profile": "4", "alpha_bits": "16", "mbs_per_slice": "8"}, 0),
+        ("aw-profile4", {"profile": "4"}, 0, "prores_aw"),
     ]),
     "composite.mp4": ("composite", X264),
     "matte.mp4": ("alpha", X264),
@@ -112,10 +115,11 @@ def main() -> None:
             if args.only and Path(name).suffix.lstrip(".") not in args.only:
                 continue
             rows = []
-            for label, options, threads in candidates:
+            for label, options, threads, *codec in candidates:
                 path = Path(tmp) / f"{label}-{name}"
-                seconds = encode_frames(path, kind, rgba, options, threads)
-                rows.append({"label": label, "options": options or encoder_options(choose_encoding(name, kind).codec),
+                seconds = encode_frames(path, kind, rgba, options, threads, *codec)
+                rows.append({"label": label, "codec": codec[0] if codec else choose_encoding(name, kind).codec,
+                             "options": options or encoder_options(choose_encoding(name, kind).codec),
                              "threads": threads, "fps": round(args.frames / seconds, 2),
                              "mib": round(path.stat().st_size / 2 ** 20, 2), **quality(path, kind, rgba)})
             results[name] = rows

@@ -11,6 +11,7 @@ import argparse
 import json
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import av  # noqa: F401  (before decord)
@@ -50,14 +51,15 @@ def to_codec_frame(rgba: np.ndarray, kind: str, pix_fmt: str):
 
 
 def encode_frames(path: Path, kind: str, rgba: list[np.ndarray], options: dict[str, str] | None = None,
-                  threads: int = 0) -> float:
+                  threads: int = 0, codec: str | None = None) -> float:
     """Encode RGBA frames as output `path` of `kind` the way `VideoWriter` would (its
-    extension picks the codec; `options` replace `encoder_options`, `threads` 0: the
-    codec's default), converted to the codec's pixel format beforehand; returns the
-    seconds the encoder alone took."""
+    extension picks the codec, unless `codec` names another of the same pixel format;
+    `options` replace `encoder_options`, `threads` 0: the codec's default), converted to
+    the codec's pixel format beforehand; returns the seconds the encoder alone took."""
     import av
 
     enc = choose_encoding(path, kind)
+    enc = replace(enc, codec=codec or enc.codec)
     height, width = rgba[0].shape[:2]
     images = [to_codec_frame(f, kind, enc.pix_fmt) for f in rgba]
     with av.open(str(path), "w", format=enc.fmt) as out:
