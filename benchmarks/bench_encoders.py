@@ -115,11 +115,12 @@ def main() -> None:
             if args.only and Path(name).suffix.lstrip(".") not in args.only:
                 continue
             rows = []
+            writer_codec = choose_encoding(name, kind).codec
             for label, options, threads, *codec in candidates:
                 path = Path(tmp) / f"{label}-{name}"
                 seconds = encode_frames(path, kind, rgba, options, threads, *codec)
-                rows.append({"label": label, "codec": codec[0] if codec else choose_encoding(name, kind).codec,
-                             "options": options or encoder_options(choose_encoding(name, kind).codec),
+                rows.append({"label": label, "codec": codec[0] if codec else writer_codec,
+                             "options": options or encoder_options(writer_codec),
                              "threads": threads, "fps": round(args.frames / seconds, 2),
                              "mib": round(path.stat().st_size / 2 ** 20, 2), **quality(path, kind, rgba)})
             results[name] = rows

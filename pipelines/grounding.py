@@ -106,6 +106,12 @@ def oracle_proxy(truth: np.ndarray) -> np.ndarray:
     return TDMImageProcessor.resize(proxy, size)[0, 0].numpy()
 
 
+def mean_of(rows: list[dict[str, Any]], key: str) -> tuple[float | None, int]:
+    """(mean of ``key`` over the rows that have it, rounded; None for none, their count)."""
+    values = [r[key] for r in rows if key in r]
+    return (round(float(np.mean(values)), 4) if values else None), len(values)
+
+
 def evaluate(predict: Predictor | None, split: str, count: int, seed: int, size: int) -> dict[str, Any]:
     """Mean figures over ``count`` scenes of ``split`` (each key over the scenes it applies
     to); ``predict`` None scores ``oracle_proxy``."""
@@ -135,15 +141,14 @@ def evaluate(predict: Predictor | None, split: str, count: int, seed: int, size:
     summary: dict[str, Any] = {"split": split, "scenes": count, "seed": seed, "size": size}
     for key in ("iou", "iou_other", "sad", "sad_empty", "absent_mean_alpha", "pair_choice",
                 "named_above_others", "swap_choice"):
-        values = [r[key] for r in rows if key in r]
-        summary[key] = round(float(np.mean(values)), 4) if values else None
-        summary[f"{key}_n"] = len(values)
+        summary[key], summary[f"{key}_n"] = mean_of(rows, key)
     if summary["sad"] is not None and summary["sad_empty"]:
         summary["sad_ratio"] = round(summary["sad"] / summary["sad_empty"], 4)
-    summary["by_kind"] = {kind: {"scenes": sum(r["kind"] == kind for r in rows), **{
-        key: round(float(np.mean(values)), 4) if (values := [r[key] for r in rows if r["kind"] == kind and key in r])
-        else None for key in ("iou", "named_above_others", "swap_choice")}}
-        for kind in sorted({r["kind"] for r in rows} - {"absent"})}
+    summary["by_kind"] = {}
+    for kind in sorted({r["kind"] for r in rows} - {"absent"}):
+        named = [r for r in rows if r["kind"] == kind]
+        summary["by_kind"][kind] = {"scenes": len(named), **{
+            key: mean_of(named, key)[0] for key in ("iou", "named_above_others", "swap_choice")}}
     return summary
 
 

@@ -81,8 +81,8 @@ def photometric_error(colour: np.ndarray, seen: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Link:
-    """How a frame (at working size (H,W)) sees a neighbour: sampling maps into it, the photometric error
-    and where it is a valid neighbour."""
+    """How a frame sees a neighbour, at working size (H,W): sampling maps into it, the
+    photometric error and where it is a valid neighbour."""
 
     maps: tuple[np.ndarray, np.ndarray]
     error: np.ndarray
@@ -92,14 +92,14 @@ class Link:
 @dataclass
 class Frame:
     """One frame waiting for its output: colour (h,w,3) float32 and grey (h,w) uint8 at
-    flow size, its grey histogram, the model's alphas at working size (P,H,W) float32 and
-    at the frame's size (P,H',W') (the same array when the sizes agree), its links."""
+    flow size, its grey histogram, the model's alphas (P,H,W) float32 at working size and,
+    for a frame larger than that, at its own size (P,H',W'), its links."""
 
     colour: np.ndarray
     grey: np.ndarray
     hist: np.ndarray
     alphas: np.ndarray
-    full: np.ndarray
+    full: np.ndarray | None = None
     back: Link | None = None   # to the previous frame (None: first frame, or after a cut)
     ahead: Link | None = None  # to the next frame (None: last frame, or before a cut)
 
@@ -117,19 +117,21 @@ class Stabiliser:
         self._dis = flow.dis()
         self.cuts = 0  # scene cuts seen
         self._pending: Frame | None = None
-        self._done: Frame | None = None          # the frame output last (its raw alphas)
+        self._raw: np.ndarray | None = None      # (P,H,W) float32 the model's alphas of the frame output last
         self._state: np.ndarray | None = None    # (P,H,W) float32 its output
         self._checked: np.ndarray | None = None  # (H,W) float32 s: where its median ran
 
     def push(self, rgb: np.ndarray, alphas: np.ndarray) -> np.ndarray | None:
         """rgb (H,W,3) uint8 and the model's alphas (P,H,W) of the next frame -> the
         stabilised (P,H,W) float32 of the frame pushed before (None for the first)."""
-        size = flow.flow_size(*rgb.shape[:2])
+        height, width = rgb.shape[:2]
+        size = flow.flow_size(height, width)
         grey = flow.grey(rgb, size)
-        full = alphas.astype(np.float32, copy=False)  # held until the next push, never written
-        work = full if max(rgb.shape[:2]) <= WORK_SIDE else \
-            np.stack([flow.shrink(a, flow.flow_size(*rgb.shape[:2], side=WORK_SIDE)) for a in full])
-        frame = Frame(flow.shrink(rgb, size).astype(np.float32), grey, histogram(grey), work, full)
+        frame = Frame(flow.shrink(rgb, size).astype(np.float32), grey, histogram(grey),
+                      alphas.astype(np.float32, copy=False))  # held until the next push, never written
+        if max(height, width) > WORK_SIDE:
+            work = flow.flow_size(height, width, side=WORK_SIDE)
+            frame.full, frame.alphas = frame.alphas, np.stack([flow.shrink(a, work) for a in frame.alphas])
         previous, self._pending = self._pending, frame
         if previous is None:
             return None
@@ -140,7 +142,7 @@ class Stabiliser:
         """The last frame's output (no look-ahead), and forget the video."""
         last, self._pending = self._pending, None
         out = None if last is None else self._finish(last, None)
-        self._done = self._state = self._checked = None
+        self._raw = self._state = self._checked = None
         return out
 
     def _link(self, first: Frame, second: Frame) -> None:
@@ -153,7 +155,7 @@ class Stabiliser:
             self.cuts += 1
             return
         shape = first.alphas.shape[1:]
-        second.back, first.ahead = self._full(back, shape), self._full(self._see(first, second), shape)
+        second.back, first.ahead = self._link_from(back, shape), self._link_from(self._see(first, second), shape)
 
     def _see(self, frame: Frame, other: Frame) -> tuple[np.ndarray, np.ndarray]:
         """(flow (h,w,2) from ``frame`` into ``other``, photometric error (h,w))."""
@@ -161,7 +163,7 @@ class Stabiliser:
         return motion, photometric_error(frame.colour, flow.warp(other.colour, flow.sample_maps(motion)))
 
     @staticmethod
-    def _full(seen: tuple[np.ndarray, np.ndarray], shape: tuple[int, int]) -> Link:
+    def _link_from(seen: tuple[np.ndarray, np.ndarray], shape: tuple[int, int]) -> Link:
         """A Link at working size (H,W) from flow-size flow and error."""
         motion, error = seen
         h, w = shape
@@ -179,7 +181,7 @@ class Stabiliser:
             valid = back.valid & frame.ahead.valid
             checked[valid] = 1.0
             for p in range(len(out)):
-                med = median3(flow.warp(self._done.alphas[p], back.maps), out[p],
+                med = median3(flow.warp(self._raw[p], back.maps), out[p],
                               flow.warp(following[p], frame.ahead.maps))
                 np.copyto(out[p], med, where=valid)
         if back is not None:
@@ -188,8 +190,8 @@ class Stabiliser:
             for p, alpha in enumerate(out):
                 change = flow.warp(self._state[p], back.maps) - alpha
                 alpha += weight * np.exp(-np.square(change / AGREE_SIGMA)) * change
-        self._done, self._state, self._checked = frame, out, checked
-        if frame.full is frame.alphas:
+        self._raw, self._state, self._checked = frame.alphas, out, checked
+        if frame.full is None:
             return out
         h, w = frame.full.shape[1:]
         full = np.empty_like(frame.full)
