@@ -21,7 +21,7 @@ import numpy as np
 
 import video
 from bench_video import encode_frames, to_codec_frame
-from video.writer import choose_encoding, encoder_options
+from video.encoding import choose_encoding, encoder_options
 
 X264 = [
     ("writer", None, 0),

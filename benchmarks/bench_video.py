@@ -20,7 +20,7 @@ import numpy as np
 import video
 from video.random_access import _decord_reader, _pyav_batch, decord_agrees
 from video.synth import pattern, pattern_alpha, write_pattern_clip
-from video.writer import choose_encoding, encoder_options
+from video.encoding import choose_encoding, encoder_options
 
 
 def _timed(fn) -> float:

@@ -3,11 +3,14 @@
 `RayScheduler` runs the videos of a batch (or one video: the same code) on one
 `WorkerPool`. It keeps `IN_FLIGHT_PER_ACTOR` chunks queued on every actor and, while the
 open videos have no chunk left for a free slot, opens the next video, up to its
-`max_open_videos`. Each open video (`VideoRun`) hands its alphas, in frame order, to the
-same writer threads the local executor uses; only uint16 alphas and, for colour outputs,
-the uint8 foreground colour (estimated on the actors) travel back from the actors. The
-driver decodes no pixels: the writers get each frame's timing from the probe
-(`video.stamp`), except for a preview, which shows the source and so decodes it again.
+`max_open_videos`. Every video file output is encoded where its mattes are made: each
+actor encodes its chunk of each output into a segment (`video.segments`: a fresh encoder,
+so the chunk starts with a keyframe), and each open video (`VideoRun`) joins the
+segments, in order, without re-encoding, in the same writer threads the local executor
+uses, which mux the audio once. The file depends on the chunk plan only, never on the
+number of workers. Only PNG-folder outputs take uint16 alphas (and, for colour, the uint8
+foreground estimated on the actors) back to be written on the driver. The driver decodes
+no pixels, except for a PNG-folder preview, which shows the source and so decodes it again.
 A chunk whose actor died is re-run on a surviving or replacement actor; anything else
 (a worker's exception, an inconsistent decode, a chunk failing MAX_CHUNK_ATTEMPTS times)
 fails only its own video, whose outputs are discarded.
@@ -18,6 +21,7 @@ import bisect
 import contextlib
 import logging
 from collections import Counter
+from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -30,6 +34,8 @@ from pipelines.errors import UsageError, one_line
 from pipelines.progress import job_progress
 from pipelines.streams import Prefetch, Sink
 from pipelines.temporal import chunk_span
+from video.encoding import FOREGROUND_KINDS, choose_encoding
+from video.segments import Segment
 
 IN_FLIGHT_PER_ACTOR = 2
 MAX_CHUNK_ATTEMPTS = 3
@@ -39,8 +45,45 @@ READ_AHEAD_FRAMES = 8
 # writers, chunks held for ordering)
 MAX_OPEN_VIDEOS = 8
 
-# frame indices, alphas, foreground colours by prompt, peak GPU MiB
-ChunkResult = tuple[np.ndarray, np.ndarray, dict[int, np.ndarray], int | None]
+# frame indices, alphas (None when no output takes them), foreground colours by prompt,
+# segments by output position, peak GPU MiB
+ChunkResult = tuple[np.ndarray, np.ndarray | None, dict[int, np.ndarray], dict[int, Segment],
+                    int | None]
+
+
+@dataclass(frozen=True)
+class ChunkOutputs:
+    """What an actor makes of a chunk besides mattes: `segments`, the outputs it encodes
+    (position in the job's outputs, path, kind, prompt); `alphas`, whether the alphas go
+    back; `foreground_prompts`, the prompts whose foreground colour it estimates, and
+    `colour_prompts`, those whose colour goes back (for PNG-folder outputs); `background`
+    of composites, and `first_output_frame`, the chunk's first frame counted from the
+    output's start."""
+
+    segments: tuple[tuple[int, str, str, int], ...]
+    alphas: bool
+    foreground_prompts: tuple[int, ...]
+    colour_prompts: tuple[int, ...]
+    background: str | None
+    first_output_frame: int
+
+
+def segmented(job: VideoJob) -> list[int]:
+    """The positions of `job`'s outputs that the actors encode in segments: every video
+    file (a PNG folder is written frame by frame on the driver)."""
+    return [i for i, spec in enumerate(job.specs) if choose_encoding(spec.path, spec.kind).fmt is not None]
+
+
+def chunk_outputs(job: VideoJob, chunk: Chunk) -> ChunkOutputs:
+    """What the actor running `chunk` of `job` encodes and sends back besides its indices."""
+    encoded = set(segmented(job))
+    framed = [s for i, s in enumerate(job.specs) if i not in encoded]
+    return ChunkOutputs(
+        segments=tuple((i, str(s.path), s.kind, s.prompt_index)
+                       for i, s in enumerate(job.specs) if i in encoded),
+        alphas=bool(framed), foreground_prompts=tuple(job.foreground_prompts()),
+        colour_prompts=tuple(sorted({s.prompt_index for s in framed if s.kind in FOREGROUND_KINDS})),
+        background=job.options.background, first_output_frame=chunk.start - job.start)
 
 
 @ray.remote
@@ -63,38 +106,56 @@ class MatteWorker:
         return str(self.device)
 
     def matte_chunk(self, path: str, start: int, stop: int, prompts: tuple[str, ...],
-                    resolution: int | None, batch_size: int, square: bool = False,
-                    span: tuple[int, int] | None = None,
-                    foreground_prompts: tuple[int, ...] = ()) -> ChunkResult:
-        """Frames start..stop of `path` -> (frame indices (N,), alphas (P,N,H,W) uint16,
-        {prompt: foreground F (N,H,W,3) uint8} for `foreground_prompts` (estimated here, on
-        the model's device), this actor's peak GPU memory in MiB so far or None on CPU).
+                    resolution: int | None, batch_size: int, square: bool,
+                    span: tuple[int, int] | None, outputs: ChunkOutputs) -> ChunkResult:
+        """Frames start..stop of `path` -> (frame indices (N,), alphas (P,N,H,W) uint16 or
+        None, {prompt: foreground F (N,H,W,3) uint8} for `outputs.colour_prompts`,
+        {output position: Segment} for `outputs.segments`, this actor's peak GPU memory in
+        MiB so far or None on CPU). F is estimated here, on the model's device.
         `span`: run the temporal stabiliser on frames [span[0], span[1]), a warm-up before
         `start` and a look-ahead after `stop` (`pipelines.temporal.chunk_span`); None: none."""
         from pipelines.foreground import Foregrounds
         from pipelines.frame_matter import FrameMatter
+        from pipelines.quantize import dequantize
         from pipelines.streams import batched
         from pipelines.temporal import matted
+        from video.reader import cached_probe
+        from video.segments import SegmentEncoder
 
         key = (prompts, resolution, square)
         if key not in self.matters:
             self.matters[key] = FrameMatter(self.pipe, list(prompts), resolution, square)
         matter = self.matters[key]
         first, last = (start, stop) if span is None else span
-        foregrounds = Foregrounds(foreground_prompts, self.device)
+        info = cached_probe(path)
+        foregrounds = Foregrounds(outputs.foreground_prompts, self.device)
         indices, alphas, colours = [], [], []
-        with Prefetch(lambda: batched(video.read_frames(path, first, last), batch_size)) as reader:
+        with contextlib.ExitStack() as stack:
+            encoders = {i: (stack.enter_context(SegmentEncoder(out, kind, info, outputs.background,
+                                                               outputs.first_output_frame)), prompt)
+                        for i, out, kind, prompt in outputs.segments}
+            reader = stack.enter_context(Prefetch(lambda: batched(video.read_frames(path, first, last),
+                                                                  batch_size)))
             for batch, rgb, out in matted(reader, matter, span is not None):
                 keep = [i for i, f in enumerate(batch) if start <= f.index < stop]
                 if not keep:
                     continue
+                kept = out[:, keep]
+                colour = foregrounds(rgb[keep], kept)
+                for encoder, prompt in encoders.values():
+                    for j, i in enumerate(keep):
+                        encoder.write(batch[i], dequantize(kept[prompt, j]),
+                                      colour[prompt][j] if prompt in colour else None)
                 indices.extend(batch[i].index for i in keep)
-                alphas.append(out[:, keep])
-                colours.append(foregrounds(rgb[keep], out[:, keep]))
-        if not indices:
-            raise video.VideoError(f"{path}: frames {start}:{stop} could not be decoded")
-        colour = {p: np.concatenate([c[p] for c in colours]) for p in foregrounds.prompts}
-        return np.asarray(indices), np.concatenate(alphas, axis=1), colour, self._peak_memory_mb()
+                if outputs.alphas:
+                    alphas.append(kept)
+                colours.append({p: colour[p] for p in outputs.colour_prompts})
+            if not indices:
+                raise video.VideoError(f"{path}: frames {start}:{stop} could not be decoded")
+            segments = {i: encoder.finish() for i, (encoder, _) in encoders.items()}
+        colour = {p: np.concatenate([c[p] for c in colours]) for p in outputs.colour_prompts}
+        return (np.asarray(indices), np.concatenate(alphas, axis=1) if outputs.alphas else None,
+                colour, segments, self._peak_memory_mb())
 
     def _peak_memory_mb(self) -> int | None:
         import torch
@@ -199,7 +260,7 @@ class WorkerPool:
         return actor.matte_chunk.remote(job.input, chunk.start, chunk.stop, tuple(job.prompts),
                                         opts.resolution, job.batch_size, opts.square,
                                         chunk_span(job, chunk) if opts.stabilise else None,
-                                        tuple(job.foreground_prompts()))
+                                        chunk_outputs(job, chunk))
 
     def shutdown(self) -> None:
         for actor in self.actors + list(self.starting.values()):
@@ -209,8 +270,9 @@ class WorkerPool:
 
 
 class VideoRun:
-    """One video open on the driver: its chunk plan, chunks done out of order, its reader
-    and writers. Chunks are handed out in order; alphas reach the writers in frame order.
+    """One video open on the driver: its chunk plan, chunks done out of order, its writers
+    (and, for a PNG-folder preview, a reader). Chunks are handed out in order; segments
+    and alphas reach the writers in frame order.
 
     Once `finish` ran: `error` (None on success), `chunks_retried` (its chunks re-run after
     an actor died), `workers_lost` (actors lost while it was open) and
@@ -222,7 +284,7 @@ class VideoRun:
         self.key, self.job = key, job
         self.chunks = job.chunks()
         self.pending: list[Chunk] = list(self.chunks)
-        self.done: dict[int, tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]] = {}
+        self.done: dict[int, tuple] = {}  # chunk index -> its result, less the peak memory
         self.next_index = 0
         self.attempts: Counter = Counter()
         self.chunks_retried = 0
@@ -234,9 +296,10 @@ class VideoRun:
         self.progress = job_progress(job)
         with contextlib.ExitStack() as stack:
             stack.enter_context(self.progress)
-            self._sink = stack.enter_context(Sink(job.specs, job.open_writer))
-            self._frames: Iterator[video.Frame] | None = None  # decoded again for a preview only
-            if any(s.kind == "preview" for s in job.specs):
+            encoded = segmented(job)
+            self._sink = stack.enter_context(Sink(job.specs, job.open_writer, segmented=encoded))
+            self._frames: Iterator[video.Frame] | None = None  # decoded again for a PNG preview only
+            if any(s.kind == "preview" for i, s in enumerate(job.specs) if i not in encoded):
                 self._frames = iter(stack.enter_context(Prefetch(
                     lambda: video.read_frames(job.input, job.start, job.stop), READ_AHEAD_FRAMES)))
             self._stack = stack.pop_all()
@@ -258,18 +321,23 @@ class VideoRun:
         bisect.insort(self.pending, chunk, key=lambda c: c.index)
 
     def accept(self, chunk: Chunk, result: ChunkResult) -> None:
-        """Keep a chunk's alphas and colours; write every chunk that is now next in order."""
-        indices, alphas, colours, peak = result
+        """Keep a chunk's segments, alphas and colours; write every chunk that is now next
+        in order."""
+        *kept, peak = result
         if peak is not None:
             self.peak_gpu_memory_mb = max(peak, self.peak_gpu_memory_mb or 0)
-        self.done[chunk.index] = indices, alphas, colours
+        self.done[chunk.index] = tuple(kept)
         while self.next_index in self.done:
             self._write(*self.done.pop(self.next_index))
             self.next_index += 1
 
-    def _write(self, indices: np.ndarray, alphas: np.ndarray, colours: dict[int, np.ndarray]) -> None:
-        for i, index in enumerate(indices):
-            self._sink.put(self._frame(int(index)), alphas[:, i], {p: f[i] for p, f in colours.items()})
+    def _write(self, indices: np.ndarray, alphas: np.ndarray | None, colours: dict[int, np.ndarray],
+               segments: dict[int, Segment]) -> None:
+        for position, segment in segments.items():
+            self._sink.put_segment(position, segment)
+        if alphas is not None:
+            for i, index in enumerate(indices):
+                self._sink.put(self._frame(int(index)), alphas[:, i], {p: f[i] for p, f in colours.items()})
         self.progress.update(len(indices))
 
     def _frame(self, index: int) -> video.Frame:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import video
 from video.compose import parse_color
-from video.writer import FOREGROUND_KINDS, check_replaceable, choose_encoding
+from video.encoding import FOREGROUND_KINDS, choose_encoding
+from video.writer import check_replaceable
 from pipelines.errors import UsageError
 from pipelines.options import (MatteOptions, OutputSpec, check_prompts, check_writable,
                                expand_outputs, frame_index)

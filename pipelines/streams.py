@@ -13,6 +13,7 @@ import numpy as np
 
 from pipelines.quantize import dequantize
 from pipelines.options import OutputSpec
+from video.segments import Segment
 
 _END = object()
 _ABORT = object()
@@ -153,6 +154,9 @@ class _WriterThread(threading.Thread):
                         return
                     if item is _ABORT:
                         raise _Aborted()
+                    if isinstance(item, Segment):
+                        writer.write_segment(item)
+                        continue
                     frame, alpha, foreground = item
                     writer.write(frame, dequantize(alpha), foreground)
         except _Aborted:
@@ -175,22 +179,28 @@ class _Aborted(Exception):
 
 class Sink:
     """One writer thread per output; `put(frame, alphas, foregrounds)` gives alphas[p] and
-    foregrounds[p] (F, if estimated already) to prompt p's outputs.
+    foregrounds[p] (F, if estimated already) to prompt p's outputs, except those at the
+    positions `segmented`, which take encoded segments (`put_segment`) instead.
 
     Use as a context manager: a clean exit finishes every file, an exception aborts them all.
     """
 
     def __init__(self, specs: list[OutputSpec], open_writer: Callable[[OutputSpec], object],
-                 maxsize: int = 8):
+                 maxsize: int = 8, segmented: Iterable[int] = ()):
         self._threads = [_WriterThread(s, open_writer, maxsize) for s in specs]
+        self._framed = [t for i, t in enumerate(self._threads) if i not in set(segmented)]
         for t in self._threads:
             t.start()
 
     def put(self, frame, alphas: np.ndarray, foregrounds: dict[int, np.ndarray] | None = None) -> None:
         """alphas (P,H,W) uint16; foregrounds {prompt: F (H,W,3) uint8} for colour outputs."""
-        for t in self._threads:
+        for t in self._framed:
             p = t.spec.prompt_index
             t.put((frame, alphas[p], (foregrounds or {}).get(p)))
+
+    def put_segment(self, position: int, segment: Segment) -> None:
+        """The next segment of the output at `position` (one of the `segmented`)."""
+        self._threads[position].put(segment)
 
     def put_batch(self, frames: list, alphas: np.ndarray,
                   foregrounds: dict[int, np.ndarray] | None = None) -> None:

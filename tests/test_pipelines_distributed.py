@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
 
 import pipelines
+import video
 from pipelines import distributed
 from pipelines.batch import BatchReport, collect, run_batch
 from pipelines.engine import Engine
@@ -38,6 +40,35 @@ def test_two_cpu_workers_give_the_local_output(ray_local, tmp_path, clip_path, m
     assert result["executor"] == "ray" and result["frames"] == CLIP_FRAMES
     assert np.array_equal(alpha_of(out), alpha_of(local_matte))
     assert times_of(out) == times_of(clip_path)
+
+
+def test_files_join_the_workers_segments_the_same_for_any_worker_count(ray_local, tmp_path, model_dir,
+                                                                     monkeypatch):
+    """The actors encode each chunk of each video file; the driver decodes, estimates and
+    encodes nothing, joins the segments (a keyframe at each chunk) and muxes the audio
+    once: the same bytes on 1 or 2 workers, and the local run's mattes."""
+    src = clip(tmp_path / "a.mp4", frames=10)
+    names, kinds = ["m.mp4", "c.webm", "p.mov"], ["alpha", "rgba", "preview"]
+    options = dict(output_type=kinds, model=model_dir, chunk_frames=4, threads=1, **FAST)
+    pipelines.matte_video(src, "the white square", [str(tmp_path / f"local.{n}") for n in names], **options)
+    for workers in (1, 2):
+        (tmp_path / f"w{workers}").mkdir()
+        with monkeypatch.context() as patch:
+            patch.setattr(distributed.video, "read_frames", lambda *a, **k: 1 / 0)
+            patch.setattr("video.encoding.estimate_foreground", lambda *a: 1 / 0)
+            patch.setattr("video.encoding.FrameEncoder.encode", lambda *a: 1 / 0)
+            pipelines.matte_video(src, "the white square", [str(tmp_path / f"w{workers}" / n) for n in names],
+                                  ray_address="local", num_workers=workers, **options)
+    for name in names:
+        one, two = tmp_path / "w1" / name, tmp_path / "w2" / name
+        assert one.read_bytes() == two.read_bytes()
+        assert times_of(one) == times_of(src) and video.probe(str(one)).has_audio
+        with av.open(str(one)) as c:
+            starts = sorted(p.pts for p in c.demux(c.streams.video[0]) if p.size and p.is_keyframe)
+            assert [times_of(src).index(round(float(t * c.streams.video[0].time_base), 3)) for t in starts] \
+                == [0, 4, 8]
+    assert np.abs(alpha_of(tmp_path / "w1" / "m.mp4").astype(int) - alpha_of(tmp_path / "local.m.mp4")).mean() < 1.5
+    assert np.abs(alpha_of(tmp_path / "w1" / "c.webm").astype(int) - alpha_of(tmp_path / "local.c.webm")).mean() < 2
 
 
 def test_square_reaches_the_ray_workers(ray_local, tmp_path, clip_path, model_dir,

@@ -63,7 +63,7 @@ def test_run_local_ships_its_foreground_to_the_colour_output(tmp_path, clip_path
         return out
 
     monkeypatch.setattr(Foregrounds, "__call__", spy)
-    monkeypatch.setattr("video.writer.estimate_foreground", lambda *a: 1 / 0)
+    monkeypatch.setattr("video.encoding.estimate_foreground", lambda *a: 1 / 0)
     out = tmp_path / "fg.mkv"
     job = prepare_job(clip_path, "x", [str(out), str(tmp_path / "matte.mp4")],
                       MatteOptions(batch_size=4, stabilise=False))
@@ -78,11 +78,12 @@ def test_run_local_ships_its_foreground_to_the_colour_output(tmp_path, clip_path
 
 def test_ray_workers_ship_their_foreground(ray_local, tmp_path, clip_path, model_dir, monkeypatch):
     """On Ray, F is estimated on the actors: the driver's writers estimate nothing and the
-    driver decodes nothing; a preview (it shows the source) decodes the source there."""
+    driver decodes nothing; a preview (it shows the source), encoded on the actors too,
+    equals the local one."""
     import pipelines
 
     options = dict(model=model_dir, threads=1, chunk_frames=4, resolution=64, quiet=True)
-    monkeypatch.setattr("video.writer.estimate_foreground", lambda *a: 1 / 0)
+    monkeypatch.setattr("video.encoding.estimate_foreground", lambda *a: 1 / 0)
     out = tmp_path / "ray.mkv"
     with monkeypatch.context() as patch:
         patch.setattr(video, "read_frames", lambda *a, **k: 1 / 0)

@@ -129,11 +129,13 @@ def fit_cover(img: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 class Background:
-    """Per-frame backdrop (H,W,3) float32 from a colour, an image, or a video (looped)."""
+    """Per-frame backdrop (H,W,3) float32 from a colour, an image, or a video (looped);
+    `start`: the first call of `next` gives the video's frame `start` (modulo its length)."""
 
-    def __init__(self, spec, width: int, height: int, default="white"):
+    def __init__(self, spec, width: int, height: int, default="white", start: int = 0):
         self.width, self.height = width, height
         self._frames: Iterator | None = None
+        self._start = start
         self._video: str | None = None
         self._still: np.ndarray | None = None
         spec = default if spec is None else spec
@@ -166,9 +168,18 @@ class Background:
 
         frame = next(self._frames, None) if self._frames is not None else None
         if frame is None:
-            self._frames = read_frames(self._video)
+            self._frames = read_frames(self._video, self._loop_start())
             frame = next(self._frames)
         return self._fit(frame.rgb)
+
+    def _loop_start(self) -> int:
+        """Where the video starts playing: `start` modulo its length the first time, then 0."""
+        start, self._start = self._start, 0
+        if start == 0:
+            return 0
+        from video.probe import probe
+
+        return start % max(1, probe(self._video).num_frames)
 
     def close(self) -> None:
         """Stop a background video's decoder."""
