@@ -17,7 +17,8 @@
 # training data spec (default synthetic:length=200000,pairs=1, two texts of each scene in a
 # batch: docs/DATASETS.md; round 6 in docs/DEMO_MODEL.md). SIDE (optional) trains the stages
 # s1-s3 at SIDE px instead of the preset's side; the shipped pipeline then processes at
-# SIDE (round 7 trained the student at 128, docs/DEMO_MODEL.md).
+# SIDE (round 7 trained the student at 128, docs/DEMO_MODEL.md). EMA (optional, e.g.
+# 0.995) validates and exports the student stages' moving average of weights (--ema).
 #
 # Each stage is a run folder of its own ($ROUND-s1, -s2, -s3). A stage whose folder holds a
 # finished pipeline is skipped and one with a checkpoint is resumed, so the script can be
@@ -31,6 +32,8 @@ T=(tdm-train --preset demo --data "${DATA:-synthetic:length=200000,pairs=1}" --b
    --val-size 192 --loader-workers 1 --no-progress --log-every 10 --checkpoint-every 100)
 SIDE_ARGS=()
 [ -n "${SIDE:-}" ] && SIDE_ARGS=(--resolution "$SIDE")
+STUDENT_ARGS=("${SIDE_ARGS[@]}")
+[ -n "${EMA:-}" ] && STUDENT_ARGS+=(--ema "$EMA")
 
 stage() {  # stage NAME OUTPUT ARGS...: run it, resume it, or skip it when finished
   local name=$1 out=$2
@@ -61,6 +64,6 @@ else
   TEACHER=$R-s1
 fi
 stage transparency "$R-s2" --max-steps "${S2:-450}" --lr 2e-4 --val-every 150 --init "$TEACHER" \
-  "${SIDE_ARGS[@]}" $(budget "${M2:-}")
+  "${STUDENT_ARGS[@]}" $(budget "${M2:-}")
 stage matting "$R-s3" --max-steps "${S3:-250}" --val-every 125 --init "$R-s2" \
-  --ship-if-better tdm/assets/demo "${SIDE_ARGS[@]}" $(budget "${M3:-}")
+  --ship-if-better tdm/assets/demo "${STUDENT_ARGS[@]}" $(budget "${M3:-}")

@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resolution", type=int, help="training side in px (preset default)")
     p.add_argument("--grad-accum", type=positive_int, default=1)
     p.add_argument("--clip-grad", type=float, default=1.0)
+    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="validate and export the weights' moving average (e.g. 0.999; 0: off)")
     p.add_argument("--gradient-checkpointing", action="store_true",
                    help="recompute U-Net activations in backward (less memory)")
     p.add_argument("--mixed-precision", choices=("auto", "bf16", "no"), default="auto")
@@ -109,7 +111,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         reinit=args.reinit,
         batch_size=args.batch_size, lr=args.lr,
         milestones=args.milestones, factors=args.factors, resolution=args.resolution,
-        grad_accum=args.grad_accum, clip_grad=args.clip_grad,
+        grad_accum=args.grad_accum, clip_grad=args.clip_grad, ema=args.ema,
         gradient_checkpointing=args.gradient_checkpointing,
         mixed_precision=args.mixed_precision, seed=args.seed, log_every=args.log_every,
         val_data=args.val_data, val_every=args.val_every, val_size=args.val_size,

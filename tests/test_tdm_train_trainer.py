@@ -76,3 +76,29 @@ def test_time_budget_ends_the_run_like_its_last_step(tmp_path, one_thread):
     trainer.resume()
     assert trainer.step == 1 and trainer.trained_seconds >= 6e-3
     assert trainer.scheduler.get_last_lr()[0] == pytest.approx(STAGES["matting"]["lr"] / 10)
+
+
+def test_ema_exports_the_average_and_resumes_it(tmp_path, one_thread):
+    """--ema: validation and the exported folder use the weights' moving average (not the
+    last step's weights), and --resume continues the average bit-for-bit."""
+    import torch
+
+    from tdm import TDMPipeline
+    from tdm.train.checkpoint import load_checkpoint
+
+    train(config(tmp_path / "straight", ema=0.9))
+    with pytest.raises(Crash):
+        CrashingTrainer(config(tmp_path / "resumed", ema=0.9)).fit()
+    train(config(tmp_path / "resumed", ema=0.9), resume=True)
+    assert metrics(tmp_path / "resumed") == metrics(tmp_path / "straight")
+    train(config(tmp_path / "plain"))
+    assert metrics(tmp_path / "plain")[-1]["val_sad"] != metrics(tmp_path / "straight")[-1]["val_sad"]
+    state = load_checkpoint(tmp_path / "straight")
+    exported = TDMPipeline.from_pretrained(str(tmp_path / "resumed"))
+    moved = 0
+    for key, average in state["ema"].items():
+        component, name = key.split(".", 1)
+        saved = getattr(exported, component).state_dict()[name].float()
+        assert torch.equal(saved, average)
+        moved += not torch.equal(average, state["trainable"][key].float())
+    assert moved > 0

@@ -42,6 +42,7 @@ class TrainConfig:
     resolution: int | None = None
     grad_accum: int = 1
     clip_grad: float = 1.0
+    ema: float = 0.0  # decay of the weights' moving average that validation and export use (0: none)
     gradient_checkpointing: bool = False  # trained U-Nets recompute activations in backward
     mixed_precision: str = "auto"  # "auto" (bf16 on CUDA), "bf16" or "no"
     seed: int = 0
@@ -65,6 +66,8 @@ class TrainConfig:
         if self.train_encoders and self.stage != "semantic":
             raise ValueError("--train-encoders works in the semantic stage only: the later "
                              "stages keep the encoders the teacher was trained with")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"--ema must be in [0, 1), got {self.ema}")
         if self.balance_classes and self.stage != "semantic":
             raise ValueError("--balance-classes works in the semantic stage only")
         for name in ("milestones", "factors", "trained_stages"):

@@ -30,12 +30,13 @@ from .lineage import resolved
 from .optimizer import build_optimizer
 from .sampling import MicroBatchSampler, micro_batch_size
 from .setup import DataOpener, build_stage, open_data, processing_side
+from .ema import EmaWeights
 from .validation import validate
 
 METRICS_NAME = "metrics.jsonl"
 # metrics.jsonl keys that measure time, not training: they differ between equal runs
 TIMING_KEYS = frozenset({"seconds", "data_seconds", "data_wait", "steps_per_s", "samples_per_s"})
-RESUME_KEYS = ("preset", "stage", "data", "batch_size", "grad_accum", "seed", "resolution")
+RESUME_KEYS = ("preset", "stage", "data", "batch_size", "grad_accum", "seed", "resolution", "ema")
 
 
 def _world() -> tuple[int, int]:
@@ -124,6 +125,7 @@ class Trainer:
         self.optimizer, self.scheduler = build_optimizer(
             groups, self.hyper, position=None if self.budget is None else self._position)
         self.step = 0
+        self.ema = EmaWeights(self.stage.trainable, config.ema) if config.ema else None
         self.model: torch.nn.Module = self.stage
         if self.world > 1:
             self.model = DistributedDataParallel(self.stage)
@@ -134,7 +136,8 @@ class Trainer:
         return {"step": self.step, "trained_seconds": self.trained_seconds,
                 "trainable": self.stage.trainable.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict()}
+                "scheduler": self.scheduler.state_dict(),
+                **({"ema": self.ema.state_dict()} if self.ema else {})}
 
     def save(self) -> None:
         """Checkpoint with every rank's RNG state (written by rank 0)."""
@@ -157,6 +160,8 @@ class Trainer:
         self.stage.trainable.load_state_dict(state["trainable"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        if self.ema:
+            self.ema.load_state_dict(state["ema"])
         self.step = int(state["step"])
         self.trained_seconds = float(state.get("trained_seconds", 0.0))
         set_rng_state(state["rng"][self.rank % len(state["rng"])])
@@ -214,15 +219,22 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(self.stage.trainable_parameters(), self.config.clip_grad)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
+        if self.ema:
+            self.ema.update(self.step)
         return totals
+
+    def averaged(self) -> contextlib.AbstractContextManager:
+        """The weights validation and export use: the moving average with ``--ema``."""
+        return self.ema.swapped() if self.ema else contextlib.nullcontext()
 
     def _validate(self) -> dict[str, float]:
         """tdm.metrics on the first ``val_size`` held-out samples (rank 0), ``val_*`` keys."""
         if self.rank != 0 or self.held_out is None:
             return {}
         indices = range(min(self.config.val_size, len(self.held_out)))
-        return validate(self.stage, self.held_out, indices, self.sampler.micro_batch,
-                        self.device)
+        with self.averaged():
+            return validate(self.stage, self.held_out, indices, self.sampler.micro_batch,
+                            self.device)
 
     def _log(self, record: dict[str, Any]) -> None:
         if self.rank == 0:
@@ -278,7 +290,8 @@ class Trainer:
             self.trained_seconds += time.perf_counter() - started - seconds  # validation, saving
         bar.close()
         if self.rank == 0:
-            self.export().save_pretrained(self.output)
+            with self.averaged():
+                self.export().save_pretrained(self.output)
         if self.world > 1:
             dist.barrier()
         return self.output
