@@ -117,6 +117,12 @@ class FrameEncoder:
             raise VideoError(f"{name}: a {self.kind} output needs frame {frame.index}'s pixels"
                              f"{'' if self.kind == 'preview' else ' or its foreground colour'}")
 
+    def picture(self, frame: Frame, alpha: np.ndarray, foreground: np.ndarray | None, name) -> np.ndarray:
+        """`check` the frame, then `render` it with its alpha clipped to [0, 1]."""
+        alpha = np.asarray(alpha, dtype=np.float32)
+        self.check(frame, alpha, foreground, name)
+        return self.render(frame, np.clip(alpha, 0.0, 1.0), foreground)
+
     def render(self, frame: Frame, alpha: np.ndarray, foreground: np.ndarray | None) -> np.ndarray:
         """(H,W) alpha (float) / (H,W,4) rgba / (H,W,3) rgb image for this kind."""
         if self.kind == "alpha":

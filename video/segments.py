@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Iterator
 
@@ -100,11 +100,9 @@ class SegmentEncoder:
 
     def write(self, frame: Frame, alpha: np.ndarray, foreground: np.ndarray | None = None) -> None:
         """Encode one frame: alpha (H,W) float in [0,1], foreground F (H,W,3) uint8 or None."""
-        alpha = np.asarray(alpha, dtype=np.float32)
-        self._encoder.check(frame, alpha, foreground, self.path)
-        image = self._encoder.render(frame, np.clip(alpha, 0.0, 1.0), foreground)
+        image = self._encoder.picture(frame, alpha, foreground, self.path)
         self._take(self._encoder.encode(frame, image))
-        self._frames.append(Frame(frame.index, frame.pts, frame.time, None, None, frame.time_base))
+        self._frames.append(replace(frame, rgb=None, alpha=None))  # its stamp: no pixels
 
     def _take(self, packets: list[av.Packet]) -> None:
         if self._matroska:

@@ -157,10 +157,8 @@ class VideoWriter:
         """
         if self._closed:
             raise VideoError(f"{self.path}: writer is closed")
-        alpha = np.asarray(alpha, dtype=np.float32)
         try:
-            self._encoder.check(frame, alpha, foreground, self.path)
-            image = self._encoder.render(frame, np.clip(alpha, 0.0, 1.0), foreground)
+            image = self._encoder.picture(frame, alpha, foreground, self.path)
             if self.enc.fmt is None:
                 self._write_png(frame.index, image)
             else:
