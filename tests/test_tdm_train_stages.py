@@ -128,8 +128,11 @@ def test_gradient_checkpointing_gives_the_same_gradients(tmp_path, one_thread):
 def test_upsampler_stage_trains_the_entire_network(chain):
     """Appendix 6.4: decoder and upsampler train together; the upsampler reads the
     decoder's context feature."""
-    before = tdm.TDMPipeline.from_pretrained(chain["matting"]).decoder.state_dict()
+    matting = tdm.TDMPipeline.from_pretrained(chain["matting"])
+    before = matting.decoder.state_dict()
     after = tdm.TDMPipeline.from_pretrained(chain["upsampler"])
+    # trained on 256 px samples from 1/2 and 1/4 of them, it still processes at stage 3's side
+    assert after.config.resolution == matting.config.resolution != STAGE_OPTIONS["upsampler"]["resolution"]
     changed = [k for k, v in after.decoder.state_dict().items() if not torch.equal(v, before[k])]
     assert any(k.startswith("fusion") for k in changed) and any(k.startswith("head") for k in changed)
     assert after.upsampler.config.context_channels == after.decoder.context_channels > 0
@@ -151,6 +154,13 @@ def test_upsampler_targets_are_the_samples_never_upscaled(tmp_path, one_thread):
     module(batch)["loss"].backward()
     assert decoded == [side // 2, side // 4]  # the inputs shrink instead
     assert upsampled == [(side, side)] * 2  # compared with the sample's own alpha
+    decoded.clear()
+    module.predict_alpha(batch)
+    assert decoded == [side // 4]  # tiny processes at 64: validated from the largest factor
+    module.pipe.register_to_config(resolution=side // 2)
+    decoded.clear()
+    module.predict_alpha(batch)
+    assert decoded == [side // 2]  # validated as inference runs: the student at its side
     with pytest.raises(ValueError, match="multiple of 256"):
         build_stage(config("upsampler", tmp_path, 1, 1e-3, resolution=128))
 

@@ -176,7 +176,8 @@ class Trainer:
             path.write_text("".join(l + "\n" for l in lines))
 
     def export(self) -> Any:
-        """The stage's pipeline to save, inferring at the trained side. Teacher, semantic
+        """The stage's pipeline to save, inferring at the trained side (after the upsampler
+        stage, at its --init folder's: ``Stage.sets_processing_side``). Teacher, semantic
         head and the distillation projections stay in it, so that a later run can restart
         any stage from the folder, except on the SD-1.5 path (pretrained encoders), where as
         before only the semantic stage's output keeps the 860M-parameter teacher."""
@@ -185,7 +186,8 @@ class Trainer:
         if self.config.encoders_pretrained and self.config.stage != "semantic":
             training_only = dict.fromkeys(training_only)
         pipe.register_modules(**training_only)
-        pipe.register_to_config(resolution=processing_side(self.config))
+        if self.stage.sets_processing_side:
+            pipe.register_to_config(resolution=processing_side(self.config))
         return pipe
 
     # -- training ----------------------------------------------------------------

@@ -26,6 +26,9 @@ class Stage(nn.Module, abc.ABC):
     """
 
     name: ClassVar[str]
+    # the exported pipeline processes at the side the stage trained at; the upsampler stage
+    # trains a refinement from smaller inputs and keeps its --init folder's side
+    sets_processing_side: ClassVar[bool] = True
 
     @classmethod
     def check_side(cls, pipe: Any, side: int) -> None:

@@ -23,6 +23,9 @@ class UpsamplerStage(FrozenStudentStage):
     run on the image shrunk by each of ``factors`` and the upsampler takes their alpha back
     to the sample's size. Every micro-batch is trained at each factor (the loss is their
     mean). The processing side must be a multiple of max(factors) x the pad multiple.
+    The exported pipeline keeps the --init folder's processing side: a demo student trained
+    at 128 px gets an upsampler trained on 256 px samples (from 128 and 64) and still
+    processes at 128.
 
     ``freeze_decoder=True``: the decoder stays as stage 3 left it and the loss is taken on
     the upsampler's active set only (docs/MODEL.md has the measurement that keeps it).
@@ -30,6 +33,7 @@ class UpsamplerStage(FrozenStudentStage):
 
     name = "upsampler"
     factors = (2, 4)
+    sets_processing_side = False  # the student keeps its side; the upsampler scales its output
 
     @classmethod
     def check_side(cls, pipe: Any, side: int) -> None:
@@ -65,7 +69,15 @@ class UpsamplerStage(FrozenStudentStage):
             terms.append(matting_terms(pred, gt, mask))
         return {k: torch.stack([t[k] for t in terms]).mean() for k in terms[0]}
 
+    def validation_factor(self, side: int) -> int:
+        """What validation shrinks samples of ``side`` px by: the factor that runs the
+        student at the pipeline's processing side, as inference does (the demo: 256 px
+        samples from 128), else the largest (sd15: 512 px samples from 128)."""
+        factor = side // self.pipe.config.resolution
+        return factor if factor in self.factors else max(self.factors)
+
     @torch.no_grad()
     def predict_alpha(self, batch: dict[str, Any]) -> torch.Tensor:
-        """Decoder alpha at 1/max(factors) of the sample, upsampled back to its size."""
-        return self.refine(batch["image"], batch["text"], max(self.factors))[0]
+        """Decoder alpha at 1/``validation_factor`` of the sample, upsampled back to its size."""
+        factor = self.validation_factor(max(batch["image"].shape[-2:]))
+        return self.refine(batch["image"], batch["text"], factor)[0]
