@@ -44,7 +44,7 @@ FIRST=()
 "${T[@]}" --stage transparency --output "$R-s2" --init "$R-s1" --max-steps 100000 \
   --max-minutes "$(minutes 1.8)" --lr 2e-4
 "${T[@]}" --stage matting --output "$R-s3" --init "$R-s2" --max-steps 100000 \
-  --max-minutes "$(minutes 0.8)"
+  --max-minutes "$(minutes 0.8)" --milestones --factors  # poly decay: a short stage's decoder needs its lr
 "${T[@]}" --stage upsampler --output "$R-s4" --init "$R-s3" --max-steps 100000 \
   --max-minutes "$(minutes 0.5)" --ship-if-better "$SHIP_TO" | tee "$R-ship.txt"
 

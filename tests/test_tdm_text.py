@@ -1,13 +1,11 @@
 """Offline tokenizer, frozen text encoder and the text adapter."""
 import json
-from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
 from transformers import CLIPTokenizer
 
-import tdm
 from tdm.config import get_preset
 from tdm.text import TextAdapter, build_text_adapter, build_text_encoder, build_tokenizer
 
