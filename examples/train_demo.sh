@@ -18,9 +18,10 @@
 # batch: docs/DATASETS.md; round 6 in docs/DEMO_MODEL.md). SIDE (optional) trains the stages
 # s1-s3 at SIDE px instead of the preset's side; the shipped pipeline then processes at
 # SIDE (round 7 trained the student at 128, docs/DEMO_MODEL.md). EMA (optional, e.g.
-# 0.995) validates and exports the student stages' moving average of weights (--ema).
-# POLY3=1 gives the matting stage a plain poly decay over its budget instead of the paper's
-# step down to 0.1x at 20% of it (a 12-minute stage spent 80% of it at 0.1x and 0.05x).
+# 0.995) validates and exports the moving average of weights of the stages after the
+# teacher (--ema). The matting stage decays its lr by plain poly over its budget
+# (--milestones --factors, both empty) instead of the paper's step down to 0.1x at 20% of
+# it: a 12-minute stage spent 80% of it at 0.1x and 0.05x and its decoder hardly moved.
 # S4 (optional; M4 its minutes) adds the upsampler stage ($ROUND-s4) on UP px samples
 # (default 256): the student runs at 1/2 and 1/4 of UP, the exported pipeline keeps s3's
 # processing side, and s4 ships if it beats the shipped model on UP px held-out samples.
@@ -37,10 +38,8 @@ T=(tdm-train --preset demo --data "${DATA:-synthetic:length=200000,pairs=1}" --b
    --val-size 192 --loader-workers 1 --no-progress --log-every 10 --checkpoint-every 100)
 SIDE_ARGS=()
 [ -n "${SIDE:-}" ] && SIDE_ARGS=(--resolution "$SIDE")
-STUDENT_ARGS=("${SIDE_ARGS[@]}")
-[ -n "${EMA:-}" ] && STUDENT_ARGS+=(--ema "$EMA")
-MATTING_ARGS=()
-[ -n "${POLY3:-}" ] && MATTING_ARGS=(--milestones --factors)  # no step-down: poly decay over the whole budget
+EMA_ARGS=()
+[ -n "${EMA:-}" ] && EMA_ARGS=(--ema "$EMA")
 
 stage() {  # stage NAME OUTPUT ARGS...: run it, resume it, or skip it when finished
   local name=$1 out=$2
@@ -71,10 +70,10 @@ else
   TEACHER=$R-s1
 fi
 stage transparency "$R-s2" --max-steps "${S2:-450}" --lr 2e-4 --val-every 150 --init "$TEACHER" \
-  "${STUDENT_ARGS[@]}" $(budget "${M2:-}")
+  "${SIDE_ARGS[@]}" "${EMA_ARGS[@]}" $(budget "${M2:-}")
 stage matting "$R-s3" --max-steps "${S3:-250}" --val-every 125 --init "$R-s2" \
-  --ship-if-better tdm/assets/demo "${STUDENT_ARGS[@]}" "${MATTING_ARGS[@]}" $(budget "${M3:-}")
+  --milestones --factors --ship-if-better tdm/assets/demo "${SIDE_ARGS[@]}" "${EMA_ARGS[@]}" $(budget "${M3:-}")
 if [ -n "${S4:-}" ]; then  # the sparse upsampler (and decoder) on UP px samples from 1/2 and 1/4 of them
   stage upsampler "$R-s4" --max-steps "$S4" --val-every 150 --init "$R-s3" --resolution "${UP:-256}" \
-    --ship-if-better tdm/assets/demo $(budget "${M4:-}")
+    --ship-if-better tdm/assets/demo "${EMA_ARGS[@]}" $(budget "${M4:-}")
 fi

@@ -26,11 +26,11 @@ from .batches import collate, to_device
 from .cache import unwrap
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import TrainConfig
+from .ema import EmaWeights
 from .lineage import resolved
 from .optimizer import build_optimizer
 from .sampling import MicroBatchSampler, micro_batch_size
 from .setup import DataOpener, build_stage, open_data, processing_side
-from .ema import EmaWeights
 from .validation import validate
 
 METRICS_NAME = "metrics.jsonl"
