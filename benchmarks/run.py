@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import sys
 import tempfile
 import time
@@ -239,6 +240,24 @@ def quick_suite(device: torch.device, scale: str, warmup: int, repeats: int) -> 
     return out
 
 
+def cpu_model() -> str:
+    """The CPU's model name and number (/proc/cpuinfo on Linux; a VM may call every Xeon
+    "Intel(R) Xeon(R) Processor"): step times differ 3x between the machines a session may
+    get (docs/NOTES.md, session 13)."""
+    fields: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if not line.strip():
+                    break  # the first processor's block is enough
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    name = fields.get("model name") or platform.processor() or platform.machine()
+    return f"{name} (model {fields['model']})" if "model" in fields else name
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--suite", choices=["quick", "full"], default="quick")
@@ -254,7 +273,7 @@ def main() -> None:
     result: dict = {"suite": args.suite, "scale": args.scale,
                     "device": torch.cuda.get_device_name(device) if cuda else "cpu",
                     "torch": torch.__version__, "threads": torch.get_num_threads(),
-                    "cpus": os.cpu_count(), "load_avg_1min": round(os.getloadavg()[0], 2)}
+                    "cpus": os.cpu_count(), "cpu_model": cpu_model(), "load_avg_1min": round(os.getloadavg()[0], 2)}
     started = time.perf_counter()
     demo = tdm.get_preset("demo") if args.scale == "full" else tdm.get_preset("tiny")
     result["demo_fp32"] = bench_pipeline(demo.name, demo.resolution, device, torch.float32, warmup, repeats)
