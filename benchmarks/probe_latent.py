@@ -23,6 +23,7 @@ import torch
 from diffusers import AutoencoderKL
 
 from tdm.data.synthetic import SyntheticMattingDataset
+from tdm.forward import encode_latents
 
 LABELS = ("colour", "pattern", "category")
 FEATURES = ("latent", "rgb", "rgb_imagenorm")
@@ -43,7 +44,7 @@ def instance_rows(vae: AutoencoderKL, split: str, seed: int, scenes: int, side: 
         scene, _, _ = data.scene(index)
         image = torch.from_numpy(scene.image).permute(2, 0, 1).float() / 127.5 - 1  # (3,H,W)
         with torch.no_grad():
-            latent = vae.encode(image[None]).latent_dist.mode()[0]  # (4,H/8,W/8)
+            latent = encode_latents(vae, image[None])[0]  # (4,H/8,W/8), as the model sees it
         pixels = image.reshape(3, -1)
         normalised = (image - pixels.mean()) / (pixels.std() + 1e-6)
         for alpha, info in zip(scene.alphas, scene.infos):
