@@ -10,6 +10,8 @@ inside the instance) and of the RGB pixels (as given, and normalised over the im
 is what a GroupNorm keeps). A linear and a one-hidden-layer probe (L-BFGS, weight decay
 1e-3) predict each label; each entry is [accuracy, majority-class accuracy, classes].
 `--random` probes a freshly initialised encoder of the same config (the control).
+`psnr` is the VAE's reconstruction (its decoder on the latent's mode) of the first 64 val
+scenes, in dB (SD-1.5's VAE: ~25 dB on natural images).
 Session 13: round 12's jointly trained encoder gives colour 0.22 from the latent against
 0.90 from the pixels (docs/DEMO_MODEL.md "Next rounds").
 """
@@ -30,6 +32,11 @@ FEATURES = ("latent", "rgb", "rgb_imagenorm")
 INSIDE = 0.75  # a latent cell counts for an instance when this much of it is inside
 
 
+def _as_image(scene) -> torch.Tensor:
+    """A generated scene's image (3,H,W) in [-1,1], as the model takes it."""
+    return torch.from_numpy(scene.image).permute(2, 0, 1).float() / 127.5 - 1
+
+
 def _mean_std(values: torch.Tensor) -> np.ndarray:
     """(C,N) values -> (2C,) mean and standard deviation over N."""
     std = values.std(1) if values.shape[1] > 1 else torch.zeros(values.shape[0])
@@ -42,7 +49,7 @@ def instance_rows(vae: AutoencoderKL, split: str, seed: int, scenes: int, side: 
     rows = []
     for index in range(scenes):
         scene, _, _ = data.scene(index)
-        image = torch.from_numpy(scene.image).permute(2, 0, 1).float() / 127.5 - 1  # (3,H,W)
+        image = _as_image(scene)
         with torch.no_grad():
             latent = encode_latents(vae, image[None])[0]  # (4,H/8,W/8), as the model sees it
         pixels = image.reshape(3, -1)
@@ -58,6 +65,19 @@ def instance_rows(vae: AutoencoderKL, split: str, seed: int, scenes: int, side: 
                          "rgb_imagenorm": _mean_std(normalised[:, inside]),
                          "colour": info.colour, "pattern": pattern, "category": info.category})
     return rows
+
+
+@torch.no_grad()
+def reconstruction_psnr(vae: AutoencoderKL, scenes: int, side: int) -> float:
+    """Mean PSNR (dB, [0,1] images) of the VAE's decoded latent mode over val scenes."""
+    data = SyntheticMattingDataset(size=side, split="val", seed=6, augment=False)
+    values = []
+    for index in range(scenes):
+        image = _as_image(data.scene(index)[0])[None]
+        decoded = vae.decode(encode_latents(vae, image) / vae.config.scaling_factor).sample
+        mse = ((decoded.clamp(-1, 1) - image) / 2).square().mean().clamp_min(1e-10)
+        values.append(float(-10 * torch.log10(mse)))
+    return round(float(np.mean(values)), 2)
 
 
 def probe_accuracy(train: list[dict], val: list[dict], feature: str, label: str, hidden: int = 0
@@ -93,7 +113,8 @@ def probe_latent(vae: AutoencoderKL, scenes: int, side: int) -> dict:
     """Every probe of LABELS x FEATURES, linear and with 64 hidden units."""
     train = instance_rows(vae, "train", 5, scenes, side)
     val = instance_rows(vae, "val", 6, scenes, side)
-    out: dict = {"instances": [len(train), len(val)], "side": side}
+    out: dict = {"instances": [len(train), len(val)], "side": side,
+                 "psnr": reconstruction_psnr(vae, min(scenes, 64), side)}
     for label in LABELS:
         out[label] = {}
         for feature in FEATURES:

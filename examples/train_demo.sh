@@ -22,6 +22,9 @@
 # teacher (--ema). The matting stage decays its lr by plain poly over its budget
 # (--milestones --factors, both empty) instead of the paper's step down to 0.1x at 20% of
 # it: a 12-minute stage spent 80% of it at 0.1x and 0.05x and its decoder hardly moved.
+# RECON (optional, e.g. 1) adds the VAE's reconstruction loss with that weight to the
+# semantic stage (--recon-weight; its decoder trains too), so the latent keeps the colours
+# the texts name (round 13, docs/DEMO_MODEL.md).
 # S4 (optional; M4 its minutes) adds the upsampler stage ($ROUND-s4) on UP px samples
 # (default 256): the student runs at 1/2 and 1/4 of UP, the exported pipeline keeps s3's
 # processing side, and s4 ships if it beats the shipped model on UP px held-out samples.
@@ -40,6 +43,8 @@ SIDE_ARGS=()
 [ -n "${SIDE:-}" ] && SIDE_ARGS=(--resolution "$SIDE")
 EMA_ARGS=()
 [ -n "${EMA:-}" ] && EMA_ARGS=(--ema "$EMA")
+RECON_ARGS=()
+[ -n "${RECON:-}" ] && RECON_ARGS=(--recon-weight "$RECON")
 
 stage() {  # stage NAME OUTPUT ARGS...: run it, resume it, or skip it when finished
   local name=$1 out=$2
@@ -66,7 +71,7 @@ if [ "${S1:-600}" = 0 ]; then  # the teacher has stopped paying: the student sta
   TEACHER=${INIT:?S1=0 needs INIT, a run folder that kept its teacher}
 else
   stage semantic "$R-s1" --max-steps "${S1:-600}" --lr 3e-4 --val-every 150 --balance-classes \
-    "${FIRST[@]}" "${SIDE_ARGS[@]}" $(budget "${M1:-}")
+    "${FIRST[@]}" "${SIDE_ARGS[@]}" "${RECON_ARGS[@]}" $(budget "${M1:-}")
   TEACHER=$R-s1
 fi
 stage transparency "$R-s2" --max-steps "${S2:-450}" --lr 2e-4 --val-every 150 --init "$TEACHER" \

@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text-encoder-lr", type=float, help="the text encoder's lr (default: --lr)")
     p.add_argument("--balance-classes", action="store_true",
                    help="semantic stage: weight the CE by 1/sqrt(region frequency) in the batch")
+    p.add_argument("--recon-weight", type=float, default=0.0, metavar="W",
+                   help="semantic stage: add W times the VAE's reconstruction loss (L1 + KL; "
+                        "its decoder trains) so the latent keeps the image's colours")
     p.add_argument("--reinit", action="store_true",
                    help="rebuild the stage's modules even if --init already trained them")
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint.pt")
@@ -108,6 +111,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         pretrained=args.pretrained,
         train_encoders=args.train_encoders, vae_lr=args.vae_lr,
         text_encoder_lr=args.text_encoder_lr, balance_classes=args.balance_classes,
+        recon_weight=args.recon_weight,
         reinit=args.reinit,
         batch_size=args.batch_size, lr=args.lr,
         milestones=args.milestones, factors=args.factors, resolution=args.resolution,

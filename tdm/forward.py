@@ -67,10 +67,17 @@ def encode_prompt(tokenizer: Any, text_encoder: Any, text_adapter: Any,
     return text_adapter(text.to(text_adapter.dtype))
 
 
-def encode_latents(vae: Any, images: torch.Tensor) -> torch.Tensor:
+def encode_posterior(vae: Any, images: torch.Tensor) -> Any:
+    """images (B, 3, H, W) in [-1, 1] -> the encoder's diagonal Gaussian over the unscaled
+    latents (B, 4, H/8, W/8) (diffusers' ``DiagonalGaussianDistribution``)."""
+    return vae.encode(images.to(vae.dtype)).latent_dist
+
+
+def encode_latents(vae: Any, images: torch.Tensor, posterior: Any = None) -> torch.Tensor:
     """images (B, 3, H, W) in [-1, 1] -> VAE latents (B, 4, H/8, W/8): the encoder's mode
-    times the scaling factor."""
-    return vae.encode(images.to(vae.dtype)).latent_dist.mode() * vae.config.scaling_factor
+    times the scaling factor (of ``posterior`` when the caller has it already)."""
+    posterior = encode_posterior(vae, images) if posterior is None else posterior
+    return posterior.mode() * vae.config.scaling_factor
 
 
 def _block_output(output) -> torch.Tensor:

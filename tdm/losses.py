@@ -11,11 +11,13 @@ Reductions (documented choices where the paper leaves them open):
   samples per GPU are ``--batch-size 32 --num-workers 2``; with ``--grad-accum`` the
   term shrinks with the micro-batch.
 - ``alpha_l1`` / ``confidence_bce`` (eqs. 7, 8): means over elements.
+- ``reconstruction`` (not in the paper, which takes SD-1.5's VAE pretrained): L1 + KL as
+  the latent-diffusion autoencoders trained it, without their perceptual and GAN terms.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -185,3 +187,21 @@ def matting_terms(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor | Non
         l1 = ((pred - gt).abs() * mask).sum() / mask.sum().clamp(min=1.0)
         lap = laplacian_loss(pred * mask, gt * mask)
     return {"loss": l1 + lap, "l1": l1, "laplacian": lap}
+
+
+KL_WEIGHT = 1e-6  # the latent-diffusion autoencoders' KL weight (SD-1.5's VAE)
+
+
+def reconstruction(vae: Any, images: torch.Tensor, posterior: Any) -> dict[str, torch.Tensor]:
+    """What SD-1.5's VAE learnt before the paper takes it: images (B,3,H,W) in [-1,1], the
+    encoder's ``posterior`` of them -> ``recon_l1`` (L1 of the decoded sample, [-1,1]),
+    ``kl`` (mean over the batch, summed over latent cells), ``recon`` = L1 + KL_WEIGHT * KL
+    and ``psnr`` (dB, images in [0,1], no gradient)."""
+    decoded = vae.decode(posterior.sample()).sample.float()
+    target = images.float()
+    l1 = (decoded - target).abs().mean()
+    kl = posterior.kl().float().mean()
+    with torch.no_grad():
+        mse = ((decoded.clamp(-1, 1) - target) / 2).square().mean().clamp_min(1e-10)
+        psnr = -10.0 * torch.log10(mse)
+    return {"recon": l1 + KL_WEIGHT * kl, "recon_l1": l1, "kl": kl.detach(), "psnr": psnr}

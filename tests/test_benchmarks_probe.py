@@ -18,5 +18,6 @@ def test_probes_score_every_label_and_read_colour_from_pixels():
         assert sorted(result[label]) == sorted(f"{f}{s}" for f in probe_latent.FEATURES for s in ("", "_mlp"))
         for accuracy, majority, classes in result[label].values():
             assert 0 <= accuracy <= 1 and 0 < majority <= 1 and classes >= 2
+    assert 0 < result["psnr"] < 60
     accuracy, majority, _ = result["colour"]["rgb"]
     assert accuracy > majority + 0.2  # an instance's mean colour tells its colour word

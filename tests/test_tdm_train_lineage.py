@@ -277,3 +277,28 @@ def test_keep_commits_a_run_state_that_the_next_round_continues(runs, tmp_path, 
     assert all(torch.equal(v.half().float(), stage.teacher.state_dict()[k]) for k, v in run.items())
     assert keep_main([str(tmp_path / "missing"), str(kept)]) == 2
     assert "error" in capsys.readouterr().err and (kept / "model_index.json").is_file()
+
+
+def test_recon_weight_trains_the_vae_decoder_and_its_loss_falls(tmp_path, one_thread):
+    stage = build_stage(config("semantic", tmp_path, recon_weight=1.0)).train()
+    assert all(p.requires_grad for p in stage.vae.decoder.parameters())
+    assert not any(p.requires_grad for p in
+                   build_stage(config("semantic", tmp_path)).vae.decoder.parameters())  # it never runs
+    batch = collate(load_batch(open_held_out(config("semantic", tmp_path)), [0, 1]))
+    optimizer = torch.optim.Adam(stage.trainable_parameters(), lr=2e-3)
+    torch.manual_seed(0)
+    history = []
+    for _ in range(20):
+        terms = stage(batch)
+        optimizer.zero_grad()
+        terms["loss"].backward()
+        optimizer.step()
+        history.append({k: float(v.detach()) for k, v in terms.items()})
+    assert {"ce", "recon", "recon_l1", "kl", "psnr"} <= set(history[0])
+    assert history[0]["loss"] == pytest.approx(history[0]["ce"] + history[0]["recon"], rel=1e-5)
+    assert history[-1]["recon_l1"] < 0.7 * history[0]["recon_l1"]
+    assert history[-1]["psnr"] > history[0]["psnr"] + 1.0
+    with pytest.raises(ValueError, match="semantic stage only"):
+        config("matting", tmp_path, recon_weight=1.0)
+    with pytest.raises(ValueError, match="--train-encoders"):
+        build_stage(config("semantic", tmp_path, recon_weight=1.0, train_encoders=False))

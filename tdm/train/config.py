@@ -34,6 +34,7 @@ class TrainConfig:
     vae_lr: float | None = None
     text_encoder_lr: float | None = None
     balance_classes: bool = False  # semantic CE weighted by region frequency (losses.semantic_ce)
+    recon_weight: float = 0.0  # semantic stage: + this times the VAE's reconstruction loss
     reinit: bool = False  # re-initialise the stage's modules even if --init already trained them
     batch_size: int | None = None
     lr: float | None = None
@@ -70,6 +71,11 @@ class TrainConfig:
             raise ValueError(f"--ema must be in [0, 1), got {self.ema}")
         if self.balance_classes and self.stage != "semantic":
             raise ValueError("--balance-classes works in the semantic stage only")
+        if self.recon_weight and self.stage != "semantic":
+            raise ValueError("--recon-weight works in the semantic stage only: the later "
+                             "stages keep the VAE the teacher was trained with")
+        if self.recon_weight < 0:
+            raise ValueError(f"--recon-weight must be >= 0, got {self.recon_weight}")
         for name in ("milestones", "factors", "trained_stages"):
             value = getattr(self, name)
             if value is not None:

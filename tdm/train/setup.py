@@ -128,7 +128,8 @@ def build_stage(config: TrainConfig) -> Stage:
     saved = {name: module.state_dict() for name, module in pipe.components.items()
              if isinstance(module, torch.nn.Module)} if continues_stage(config) else {}
     options = ({"train_encoders": train_encoders(config),
-                "balance_classes": config.balance_classes} if cls is SemanticStage
+                "balance_classes": config.balance_classes,
+                "recon_weight": config.recon_weight} if cls is SemanticStage
                else {"preset": get_preset(config.preset)})
     stage = cls(pipe, **options)
     _restore(stage, saved)

@@ -45,10 +45,11 @@ class Stage(nn.Module, abc.ABC):
         self.vae, self.text_encoder, self.text_adapter = pipe.vae, pipe.text_encoder, pipe.text_adapter
         self.freeze(self.vae, self.text_encoder)
 
-    def encode(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(self, batch: dict[str, Any], posterior: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(latents (B,4,H/8,W/8), adapted text features (B,L,D)) of a batch, encoded as
-        at inference (``tdm.forward``)."""
-        latents = encode_latents(self.vae, batch["image"])
+        at inference (``tdm.forward``; the latents from ``posterior``, the VAE's of the
+        batch's images, when the caller has it)."""
+        latents = encode_latents(self.vae, batch["image"], posterior)
         return latents, encode_prompt(self.tokenizer, self.text_encoder, self.text_adapter, batch["text"])
 
     def set_trainable(self, **modules: nn.Module) -> None:
