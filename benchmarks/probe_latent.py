@@ -26,6 +26,7 @@ from diffusers import AutoencoderKL
 
 from tdm.data.synthetic import SyntheticMattingDataset
 from tdm.forward import encode_latents
+from tdm.losses import psnr
 
 LABELS = ("colour", "pattern", "category")
 FEATURES = ("latent", "rgb", "rgb_imagenorm")
@@ -75,8 +76,7 @@ def reconstruction_psnr(vae: AutoencoderKL, scenes: int, side: int) -> float:
     for index in range(scenes):
         image = _as_image(data.scene(index)[0])[None]
         decoded = vae.decode(encode_latents(vae, image) / vae.config.scaling_factor).sample
-        mse = ((decoded.clamp(-1, 1) - image) / 2).square().mean().clamp_min(1e-10)
-        values.append(float(-10 * torch.log10(mse)))
+        values.append(float(psnr(decoded, image)))
     return round(float(np.mean(values)), 2)
 
 

@@ -42,6 +42,7 @@ import bench_memory  # noqa: E402
 import bench_refine  # noqa: E402
 from bench_pipeline import io_only_fps, local_ray, model_only_fps, ray_fps, soft_matter  # noqa: E402
 from bench_video import raw_encode_fps  # noqa: E402
+from media.cpu import cpu_fields  # noqa: E402
 from video.synth import write_pattern_clip  # noqa: E402
 
 # output kind -> (file name, --output-type): the outputs writer_fps_1080p measures
@@ -241,19 +242,10 @@ def quick_suite(device: torch.device, scale: str, warmup: int, repeats: int) -> 
 
 
 def cpu_model() -> str:
-    """The CPU's model name and number (/proc/cpuinfo on Linux; a VM may call every Xeon
-    "Intel(R) Xeon(R) Processor"): step times differ 3x between the machines a session may
-    get (docs/NOTES.md, session 13)."""
-    fields: dict[str, str] = {}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if not line.strip():
-                    break  # the first processor's block is enough
-                fields.setdefault(key.strip(), value.strip())
-    except OSError:
-        pass
+    """The CPU's model name and number (a VM may call every Xeon "Intel(R) Xeon(R)
+    Processor"): step times differ 3x between the machines a session may get
+    (docs/NOTES.md, session 13)."""
+    fields = cpu_fields()
     name = fields.get("model name") or platform.processor() or platform.machine()
     return f"{name} (model {fields['model']})" if "model" in fields else name
 

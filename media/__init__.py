@@ -4,7 +4,7 @@ for `tdm` (dataset loaders) and `video` (an image folder read as a video).
 A package of its own because neither may import the other (`tdm` never imports `video`;
 `video` knows nothing of the model, and importing any `tdm` module loads torch and
 diffusers). It imports only the standard library; `media.pixels` (numpy) converts images
-to uint8.
+to uint8; `media.cpu` reads the CPU's model and flags.
 """
 from __future__ import annotations
 

@@ -201,7 +201,11 @@ def reconstruction(vae: Any, images: torch.Tensor, posterior: Any) -> dict[str, 
     target = images.float()
     l1 = (decoded - target).abs().mean()
     kl = posterior.kl().float().mean()
-    with torch.no_grad():
-        mse = ((decoded.clamp(-1, 1) - target) / 2).square().mean().clamp_min(1e-10)
-        psnr = -10.0 * torch.log10(mse)
-    return {"recon": l1 + KL_WEIGHT * kl, "recon_l1": l1, "kl": kl.detach(), "psnr": psnr}
+    return {"recon": l1 + KL_WEIGHT * kl, "recon_l1": l1, "kl": kl.detach(), "psnr": psnr(decoded, target)}
+
+
+@torch.no_grad()
+def psnr(decoded: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """PSNR (dB) of images in [-1, 1] (decoded clamped to it), measured in [0, 1]."""
+    mse = ((decoded.float().clamp(-1, 1) - target.float()) / 2).square().mean().clamp_min(1e-10)
+    return -10.0 * torch.log10(mse)

@@ -9,6 +9,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from media.cpu import has_avx512
 from media.pixels import to_uint8
 from video.compose import Background, checkerboard, composite, estimate_foreground
 from video.errors import VideoError
@@ -20,16 +21,6 @@ FOREGROUND_KINDS = ("rgba", "composite", "foreground", "preview")  # kinds that 
 FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
 DEFAULT_CRF = {"libx264": 10, "libvpx-vp9": 16}
 
-
-def _cpu_has_avx512() -> bool:
-    """Whether this (Linux) CPU advertises AVX-512; False where /proc/cpuinfo is absent."""
-    try:
-        with open("/proc/cpuinfo") as info:
-            return any(line.startswith("flags") and " avx512f" in line for line in info)
-    except OSError:
-        return False
-
-
 # Encoder settings besides the CRF, per codec, chosen by `benchmarks/bench_encoders.py`
 # (benchmarks/README.md): at 1080p VP9 realtime/cpu-used 8 with row-mt and 4 tile columns
 # encodes 4.9x faster than good/cpu-used 4 (crf 20) for -0.9 dB; x264 veryfast at crf 10
@@ -39,7 +30,7 @@ def _cpu_has_avx512() -> bool:
 # x264's AVX-512 routines encode the same frames into different bytes from run to run
 # (measured: 28 of 150 runs of a 16-frame clip; docs/NOTES.md), which breaks segments
 # joining into the same file whoever encoded them; its AVX2 set is deterministic, ~6% slower.
-X264_DETERMINISTIC = {"x264-params": "asm=AVX2"} if _cpu_has_avx512() else {}
+X264_DETERMINISTIC = {"x264-params": "asm=AVX2"} if has_avx512() else {}
 ENCODER_OPTIONS = {
     "libx264": {"preset": "veryfast", **X264_DETERMINISTIC},
     "libvpx-vp9": {"b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1", "tile-columns": "2"},
