@@ -45,9 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-audio", action="store_true", help="do not copy the audio track")
     p.add_argument("--ray-address", help="run on Ray: local, auto, or HOST:PORT")
     p.add_argument("--num-workers", type=int, help="Ray actors (default: one per GPU)")
-    p.add_argument("--chunk-frames", type=int, help="frames per Ray chunk (default: by size)")
+    p.add_argument("--chunk-frames", type=int,
+                   help="frames per chunk, a Ray task and a piece of each video output (default: by size)")
     p.add_argument("--threads", type=int,
                    help="torch CPU threads (per Ray actor with --ray-address)")
+    p.add_argument("--encode-threads", type=int,
+                   help="chunks of the video outputs encoded at once, locally (default: one per "
+                        "two cores, at most 4; 1: frame by frame)")
     p.add_argument("--skip-existing", action="store_true", help="skip videos whose outputs exist")
     p.add_argument("--allow-outside-output", action="store_true",
                    help="let a manifest write outside the output folder (absolute or ../ paths)")
@@ -64,7 +68,8 @@ def options_from(args: argparse.Namespace) -> MatteOptions:
         start=args.start, end=args.end,
         audio=not args.no_audio,
         ray_address=args.ray_address, num_workers=args.num_workers,
-        chunk_frames=args.chunk_frames, threads=args.threads, skip_existing=args.skip_existing, quiet=args.quiet)
+        chunk_frames=args.chunk_frames, threads=args.threads,
+        encode_threads=args.encode_threads, skip_existing=args.skip_existing, quiet=args.quiet)
     opts.check()
     return opts
 

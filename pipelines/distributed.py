@@ -34,7 +34,7 @@ from pipelines.errors import UsageError, one_line
 from pipelines.progress import job_progress
 from pipelines.streams import Prefetch, Sink
 from pipelines.temporal import chunk_span
-from video.encoding import FOREGROUND_KINDS, choose_encoding
+from video.encoding import FOREGROUND_KINDS
 from video.segments import Segment
 
 IN_FLIGHT_PER_ACTOR = 2
@@ -68,15 +68,9 @@ class ChunkOutputs:
     first_output_frame: int
 
 
-def segmented(job: VideoJob) -> list[int]:
-    """The positions of `job`'s outputs that the actors encode in segments: every video
-    file (a PNG folder is written frame by frame on the driver)."""
-    return [i for i, spec in enumerate(job.specs) if choose_encoding(spec.path, spec.kind).fmt is not None]
-
-
 def chunk_outputs(job: VideoJob, chunk: Chunk) -> ChunkOutputs:
     """What the actor running `chunk` of `job` encodes and sends back besides its indices."""
-    encoded = set(segmented(job))
+    encoded = set(job.segmented())
     framed = [s for i, s in enumerate(job.specs) if i not in encoded]
     return ChunkOutputs(
         segments=tuple((i, str(s.path), s.kind, s.prompt_index)
@@ -296,7 +290,7 @@ class VideoRun:
         self.progress = job_progress(job)
         with contextlib.ExitStack() as stack:
             stack.enter_context(self.progress)
-            encoded = segmented(job)
+            encoded = job.segmented()
             self._sink = stack.enter_context(Sink(job.specs, job.open_writer, segmented=encoded))
             self._frames: Iterator[video.Frame] | None = None  # decoded again for a PNG preview only
             if any(s.kind == "preview" for i, s in enumerate(job.specs) if i not in encoded):

@@ -20,7 +20,8 @@ how good the matte is but whether it picked the right object:
   instance a higher alpha-weighted mean matte than the other text gives it. It needs the
   text: a model that ignores it scores 0, one whose text changes the matte at random 1/4.
 - ``by_kind``: ``iou``, ``named_above_others`` and ``swap_choice`` again for each kind of
-  referring text (``tdm.data.phrases.phrase_kind``: position, size, attribute, category),
+  referring text (``tdm.data.phrases.phrase_kind``: position, size, colour, pattern,
+  category),
   to tell which words the model has learnt.
 
 ``--teacher`` scores the folder's teacher instead (a run folder, or the shipped one, which

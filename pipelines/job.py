@@ -56,6 +56,11 @@ class VideoJob:
         foreground, preview): the executors estimate F for these only."""
         return sorted({s.prompt_index for s in self.specs if s.kind in FOREGROUND_KINDS})
 
+    def segmented(self) -> list[int]:
+        """The positions of the outputs encoded in segments, a chunk each (`video.segments`),
+        by the executors: every video file (a PNG folder is written frame by frame)."""
+        return [i for i, spec in enumerate(self.specs) if choose_encoding(spec.path, spec.kind).fmt is not None]
+
     def outputs_exist(self) -> bool:
         return all(s.path.exists() for s in self.specs)
 

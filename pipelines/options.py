@@ -46,7 +46,9 @@ class MatteOptions:
     `stabilise` runs the temporal stabiliser on the mattes (`pipelines.temporal`).
     `progress` is called with the number of frames written so far. `threads` sets torch's
     CPU threads (local process or each Ray actor): CPU results are bit-identical across
-    executors only at the same thread count.
+    executors only at the same thread count. `encode_threads`: how many chunks of the
+    video outputs a local run encodes at once (default: one per two cores, at most 4);
+    from 2 on, the files do not depend on it (the same bytes as a Ray run's).
     """
 
     output_type: str | list[str] | None = None
@@ -65,6 +67,7 @@ class MatteOptions:
     num_workers: int | None = None
     chunk_frames: int | None = None
     threads: int | None = None
+    encode_threads: int | None = None
     skip_existing: bool = False
     quiet: bool = False
     progress: Callable[[int], None] | None = field(default=None, repr=False)
@@ -95,6 +98,8 @@ class MatteOptions:
             positive("--chunk-frames", self.chunk_frames)
         if self.threads is not None:
             positive("--threads", self.threads)
+        if self.encode_threads is not None:
+            positive("--encode-threads", self.encode_threads)
         parse_position("--start", self.start)
         if self.end is not None:
             parse_position("--end", self.end)

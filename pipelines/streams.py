@@ -136,7 +136,9 @@ class Behind:
 
 
 class _WriterThread(threading.Thread):
-    """Owns one VideoWriter; an abort (or any error) leaves no output file behind."""
+    """Owns one VideoWriter; an abort (or any error) leaves no output file behind. After
+    its last frame it waits for `Sink` to say whether every output succeeded, so that one
+    output failing late leaves none of the others."""
 
     def __init__(self, spec: OutputSpec, open_writer: Callable[[OutputSpec], object], maxsize: int):
         super().__init__(daemon=True, name=f"tdm-writer-{spec.path.name}")
@@ -144,13 +146,20 @@ class _WriterThread(threading.Thread):
         self.queue: queue.Queue = queue.Queue(maxsize)
         self.error: BaseException | None = None
         self._open_writer = open_writer
+        self.drained = threading.Event()  # it took _END (or ended)
+        self.decided = threading.Event()  # Sink has set `commit`: finish the file, or drop it
+        self.commit = False
 
     def run(self) -> None:
         try:
             with self._open_writer(self.spec) as writer:
                 while True:
                     item = self.queue.get()
-                    if item is _END:
+                    if item is _END:  # every frame is written: finish only if every writer can
+                        self.drained.set()
+                        self.decided.wait()
+                        if not self.commit:
+                            raise _Aborted()
                         return
                     if item is _ABORT:
                         raise _Aborted()
@@ -163,6 +172,8 @@ class _WriterThread(threading.Thread):
             pass
         except BaseException as exc:  # raised again in the producer's thread
             self.error = exc
+        finally:
+            self.drained.set()
 
     def send(self, item) -> bool:
         """Queue `item`; False when the thread has already ended."""
@@ -214,6 +225,12 @@ class Sink:
     def __exit__(self, exc_type, exc, tb) -> None:
         for t in self._threads:
             t.send(_ABORT if exc_type else _END)
+        for t in self._threads:  # every writer has written all it was given, or failed:
+            t.drained.wait()     # the files are finished only if none failed
+        commit = exc_type is None and all(t.error is None for t in self._threads)
+        for t in self._threads:
+            t.commit = commit
+            t.decided.set()
         for t in self._threads:
             t.join()
         if exc_type is None:

@@ -1,6 +1,7 @@
 """Local streaming executor through `pipelines.matte_video`: outputs, prompts, ranges, failures."""
 from __future__ import annotations
 
+import av
 import numpy as np
 import pytest
 import torch
@@ -11,7 +12,8 @@ import video
 from pipelines import UsageError
 from pipelines.job import prepare_job
 from pipelines.options import MatteOptions, expand_outputs
-from pipelines_fixtures import CLIP_FRAMES, FAST, alpha_of, times_of
+from pipelines_fixtures import CLIP_FRAMES, FAST, alpha_of, clip, times_of
+from video.segments import SegmentEncoder
 
 
 @pytest.fixture(scope="module")
@@ -105,19 +107,47 @@ def test_absent_object_gives_an_empty_matte(tmp_path, clip_path, monkeypatch):
     assert alpha.shape == (CLIP_FRAMES, 48, 64) and not alpha.any()
 
 
-def test_writer_failure_mid_video_leaves_no_file(tmp_path, clip_path, monkeypatch):
-    original = video.VideoWriter.write
+@pytest.mark.parametrize("where", ["png frame", "video segment"])
+def test_writer_failure_mid_video_leaves_no_file(tmp_path, clip_path, monkeypatch, where):
+    """A PNG folder's writer thread or a video output's encode thread fails at frame 6:
+    the error reaches the caller and no output (nor a part of one) is left."""
+    cls = video.VideoWriter if where == "png frame" else SegmentEncoder
+    original = cls.write
 
     def failing(self, frame, alpha, foreground=None):
         if frame.index == 6:
             raise video.VideoError("disk full")
         original(self, frame, alpha, foreground)
 
-    monkeypatch.setattr(video.VideoWriter, "write", failing)
+    monkeypatch.setattr(cls, "write", failing)
     with pytest.raises(video.VideoError, match="disk full"):
         pipelines.matte_video(clip_path, ["a", "b"], [str(tmp_path / "a.mkv"), str(tmp_path / "b")],
-                              output_type="alpha", model=tdm.build_pipeline("tiny", seed=0), **FAST)
+                              output_type="alpha", model=tdm.build_pipeline("tiny", seed=0),
+                              encode_threads=2, **FAST)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_video_outputs_are_the_same_bytes_for_any_number_of_encode_threads(tmp_path, model_dir):
+    """Video outputs are encoded a chunk at a time on a pool of threads (foreground colour
+    included) and joined: a keyframe at each chunk, the source's timestamps and audio,
+    and the same bytes on 2 or 3 threads."""
+    src = clip(tmp_path / "a.mp4", frames=10)
+    names, kinds = ["m.mp4", "c.webm", "p.mov", "f"], ["alpha", "rgba", "preview", "rgba"]
+    for threads in (2, 3):
+        (tmp_path / f"t{threads}").mkdir()
+        pipelines.matte_video(src, "the white square", [str(tmp_path / f"t{threads}" / n) for n in names],
+                              output_type=kinds, model=model_dir, chunk_frames=4, encode_threads=threads, **FAST)
+    for name in names[:3]:
+        one, three = tmp_path / "t2" / name, tmp_path / "t3" / name
+        assert one.read_bytes() == three.read_bytes(), name
+        assert times_of(one) == times_of(src) and video.probe(str(one)).has_audio
+        with av.open(str(one)) as c:
+            stream = c.streams.video[0]
+            starts = sorted(p.pts for p in c.demux(stream) if p.size and p.is_keyframe)
+            assert [times_of(src).index(round(float(t * stream.time_base), 3)) for t in starts] == [0, 4, 8]
+    rgba, frames = alpha_of(tmp_path / "t2" / "c.webm"), alpha_of(tmp_path / "t2" / "f")
+    assert rgba.shape == (10, 48, 64) and np.abs(rgba.astype(int) - frames).mean() < 2
+    assert np.abs(alpha_of(tmp_path / "t2" / "m.mp4").astype(int) - frames).mean() < 1.5
 
 
 def test_output_naming_scheme():

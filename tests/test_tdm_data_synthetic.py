@@ -175,7 +175,7 @@ def test_every_rendering_of_an_option_has_its_kind():
     for noun in sorted(set(CATEGORY_COLOURS) | set(SUPERCATEGORY.values())):
         adjectives = [None, "striped", "transparent"] + list(CATEGORY_COLOURS.get(noun, ()))
         for adjective in adjectives:
-            base = "category" if adjective is None else "attribute"
+            base = "category" if adjective is None else "pattern" if adjective in ("striped", "transparent") else "colour"
             for relation, kind in [(None, base)] + [(r, "position") for r in ("left", "right", "middle", "top", "bottom")] \
                     + [(r, "size") for r in ("big", "small")]:
                 for group in (1, 2, 3):

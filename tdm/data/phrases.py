@@ -23,6 +23,7 @@ MARGIN = 0.08      # min gap (fraction of the image) between centres for a posit
 SIZE_RATIO = 2.0   # min area ratio for big / small
 POSITIONS = ("left", "right", "middle", "top", "bottom")
 SIZES = ("big", "small")
+PATTERN_WORDS = frozenset({"striped", "spotted", "transparent"})  # the adjectives that are not colours
 
 
 @dataclass
@@ -54,7 +55,9 @@ class Option:
             return "position"
         if self.relation in SIZES:
             return "size"
-        return "category" if self.adjective is None else "attribute"
+        if self.adjective is None:
+            return "category"
+        return "pattern" if self.adjective in PATTERN_WORDS else "colour"
 
 
 def _same_colour(a: str, b: str) -> bool:
@@ -111,7 +114,7 @@ def _base(noun: str, adj: str | None) -> list[str]:
     """Noun phrases without article: 'striped zebra', 'person in red' ..."""
     if adj is None:
         return [noun]
-    if noun == "person" and adj not in ("striped", "spotted", "transparent"):
+    if noun == "person" and adj not in PATTERN_WORDS:
         return [f"person in {adj}", f"person wearing {adj}"]
     words = ("transparent", "see-through") if adj == "transparent" else (adj,)
     return [f"{w} {noun}" for w in words]
@@ -152,15 +155,15 @@ KIND_WORDS = {  # the words of render()'s relations, and of the adjectives
                  "bottom", "bottommost", "lower"},
     "size": {"big", "bigger", "biggest", "large", "larger", "largest", "small", "smaller", "smallest",
              "little"},
-    "attribute": {word for colours in CATEGORY_COLOURS.values() for colour in colours for word in colour.split()}
-    | {"striped", "spotted", "transparent", "see-through"},
+    "colour": {word for colours in CATEGORY_COLOURS.values() for colour in colours for word in colour.split()} - {"and"},
+    "pattern": PATTERN_WORDS | {"see-through"},
 }
 
 
 def phrase_kind(text: str) -> str:
     """What a referring text singles its target out by: ``position`` or ``size`` (a
-    relation, whatever else it says), else ``attribute`` (a colour or attribute), else
-    ``category`` (its noun alone)."""
+    relation, whatever else it says), else ``colour`` (a colour word) or ``pattern``
+    (striped, spotted, transparent), else ``category`` (its noun alone)."""
     words = set(text.lower().split())
     return next((kind for kind, vocab in KIND_WORDS.items() if words & vocab), "category")
 
@@ -175,8 +178,8 @@ def describe(infos: list[InstanceInfo], target: int, rng: np.random.Generator,
     noun three times in four, then one of its renderings), or None when the layout
     leaves nothing unique (two identical, overlapping instances). ``allowed``: restrict
     to these options (e.g. those valid in every frame of a clip). ``balance``: first draw
-    the option's kind (position, size, attribute, category) evenly among those the layout
-    allows, so that the rarer kinds (size) are not drowned by the common ones (position)."""
+    the option's kind (position, size, colour, pattern, category) evenly among those the
+    layout allows, so that the rarer kinds (size) are not drowned by the common ones (position)."""
     opts = options(infos, target) if allowed is None else allowed
     if not opts:
         return None
