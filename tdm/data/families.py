@@ -34,6 +34,14 @@ def _j(rng, v: float, rel: float = 0.1) -> float:
     return float(v * (1 + rng.uniform(-rel, rel)))
 
 
+def _curve(p0, p1, p2, n: int = 8) -> np.ndarray:
+    """(n, 2, 2) strokes along the quadratic Bezier curve p0 -> p2 pulled towards p1."""
+    t = np.linspace(0, 1, n + 1, dtype=np.float32)[:, None]
+    p0, p1, p2 = (np.asarray(p, np.float32) for p in (p0, p1, p2))
+    pts = (1 - t) ** 2 * p0 + 2 * t * (1 - t) * p1 + t ** 2 * p2
+    return np.stack([pts[:-1], pts[1:]], 1)
+
+
 # ---- four-legged animals -------------------------------------------------------------------
 QUADRUPEDS = {  # leg length, body half height, neck length, head radius, snout, ears, tail, fur
     "zebra": dict(leg=0.62, body=0.2, neck=0.44, head=0.1, snout=0.2, ears="point", tail="tuft", fur=None),
@@ -208,6 +216,12 @@ def _car(style: str) -> Draw:
             body = [(0, -0.1), (0, -0.3), (0.68, -0.31), (0.88, -0.26), (0.9, -0.1), (0.86, -0.06), (0.04, -0.06)]
             cab = [(0.02, -0.3), (0.08, -0.48), (0.52, -0.49), (0.7, -0.3)]
             wx = (0.17, 0.72)
+        elif style == "coupe":  # low, long bonnet, fastback roof sloping to a short tail
+            body = [(0, -0.09), (0, -0.22), (0.06, -0.25), (0.62, -0.27), (0.96, -0.21), (1, -0.09),
+                    (0.95, -0.05), (0.05, -0.05)]
+            cab = [(0.08, -0.24), (0.36, -0.39), (0.54, -0.39), (0.7, -0.26)]
+            wx = (0.19, 0.8)
+            sk.poly([(0.0, -0.22), (0.0, -0.3), (0.12, -0.3), (0.12, -0.27), (0.06, -0.23)], DARK)  # spoiler
         elif style == "van":
             body = [(0, -0.06), (0, -0.6), (0.62, -0.62), (0.84, -0.38), (1, -0.32), (1, -0.06)]
             cab = [(0.05, -0.38), (0.05, -0.56), (0.6, -0.57), (0.8, -0.38)]
@@ -228,7 +242,11 @@ def _car(style: str) -> Draw:
 def _bus(style: str) -> Draw:
     def draw(sk: Sketch, rng: np.random.Generator) -> None:
         r = _j(rng, 0.06)
-        top = {"city": 0.36, "double_decker": 0.62, "minibus": 0.4}[style] * _j(rng, 1.0)
+        top = {"city": 0.36, "double_decker": 0.62, "minibus": 0.4, "coach": 0.44,
+               "articulated": 0.36}[style] * _j(rng, 1.0)
+        if style in ("coach", "articulated"):
+            _long_bus(sk, rng, style, r, top)
+            return
         length = 0.62 if style == "minibus" else 1.0
         if style == "minibus":
             sk.poly([(0, -0.05), (0, -top), (0.42, -top), (0.58, -0.28), (0.62, -0.05)], MAIN)
@@ -245,9 +263,44 @@ def _bus(style: str) -> Draw:
     return draw
 
 
+def _long_bus(sk: Sketch, rng: np.random.Generator, style: str, r: float, top: float) -> None:
+    """A coach (tall, one band of long windows, raked windscreen, luggage doors, three
+    axles) or an articulated bus (two city-bus sections joined by a dark bellows)."""
+    if style == "coach":
+        sk.poly([(0, -0.05), (0, -top + 0.03), (0.03, -top), (0.9, -top), (0.98, -top + 0.12), (1, -0.1),
+                 (1, -0.05)], MAIN)
+        n = int(rng.integers(5, 8))
+        step = 0.84 / n
+        for k in range(n):
+            x0 = 0.04 + k * step
+            _windows(sk, [(x0, -top + 0.04), (x0 + step, -top + 0.04), (x0 + step, -top + 0.2), (x0, -top + 0.2)], rng)
+        _windows(sk, [(0.9, -top + 0.02), (0.985, -top + 0.13), (0.995, -top + 0.24), (0.9, -top + 0.24)], rng)
+        sk.lines([((0.0, -top + 0.24), (1.0, -top + 0.24))], 0.018, ACCENT)
+        sk.lines([((x, -0.08), (x, -0.18)) for x in np.linspace(0.38, 0.68, int(rng.integers(3, 5)))], 0.008, SHADE)
+        sk.ellipse((0.985, -0.09), 0.02, 0.015, 0, LIGHT)
+        _wheels(sk, (0.16, 0.28, 0.83), r)
+        return
+    front, joint = 1.6, 0.95  # articulated: trailer 0..joint, front section joint+0.1..front
+    for x0, x1 in ((0.0, joint), (joint + 0.1, front)):
+        sk.poly([(x0, -0.04), (x0, -top), (x1 - 0.02, -top), (x1, -top + 0.04), (x1, -0.04)], MAIN)
+        n = int(rng.integers(3, 5))
+        for k in range(n):
+            a = x0 + 0.04 + k * ((x1 - x0 - 0.06) / n)
+            b = a + (x1 - x0 - 0.06) / n * 0.9
+            _windows(sk, [(a, -top + 0.05), (b, -top + 0.05), (b, -top + 0.15), (a, -top + 0.15)], rng)
+    sk.poly([(joint - 0.01, -0.06), (joint - 0.01, -top + 0.03), (joint + 0.11, -top + 0.03), (joint + 0.11, -0.06)], DARK)
+    sk.lines([((x, -top + 0.05), (x, -0.08)) for x in np.linspace(joint + 0.01, joint + 0.09, 4)], 0.01, SHADE)
+    sk.lines([((0.0, -0.14), (joint, -0.14)), ((joint + 0.1, -0.14), (front, -0.14))], 0.015, ACCENT)
+    sk.ellipse((front - 0.01, -0.09), 0.02, 0.015, 0, LIGHT)
+    _wheels(sk, (0.2, joint + 0.22, front - 0.16), r)
+
+
 def _bicycle(style: str) -> Draw:
     def draw(sk: Sketch, rng: np.random.Generator) -> None:
         R = _j(rng, 0.2)
+        if style in ("bmx", "cruiser"):
+            _bmx(sk, rng, R * 0.72) if style == "bmx" else _cruiser(sk, rng, R * 1.05)
+            return
         rear, front = np.array([0.2, -R]), np.array([0.85 if style != "tandem" else 1.45, -R])
         bb = np.array([0.48, -0.18])
         seat, head_top, head_bot = np.array([0.4, -0.58]), front + np.array([-0.07, -0.4]), front + np.array([-0.05, -0.3])
@@ -275,6 +328,61 @@ def _bicycle(style: str) -> Draw:
     return draw
 
 
+def _wheel_pair(sk: Sketch, rng: np.random.Generator, centres, R: float, tyre: float) -> None:
+    """Two tyres with see-through spokes (the bicycle's wheels)."""
+    spokes = []
+    for c in centres:
+        sk.ring(c, R, tyre, DARK)
+        for t in np.linspace(0, np.pi, int(rng.integers(8, 14)), endpoint=False) + rng.uniform(0, 1):
+            d = np.array([np.cos(t), np.sin(t)]) * R
+            spokes.append((c - d, c + d))
+    sk.lines(spokes, 0.006, METAL)
+    sk.opacity[METAL] = float(rng.uniform(0.7, 0.95))
+
+
+def _bmx(sk: Sketch, rng: np.random.Generator, R: float) -> None:
+    """Small fat wheels, a compact thick frame, a low seat and tall braced handlebars."""
+    rear, front = np.array([0.2, -R]), np.array([0.74, -R])
+    bb = np.array([0.44, -R * 0.95])
+    seat = np.array([0.36, -R - _j(rng, 0.24)])
+    head_top, head_bot = front + np.array([-0.07, -0.3]), front + np.array([-0.05, -0.2])
+    _wheel_pair(sk, rng, (rear, front), R, 0.05)
+    sk.lines([(bb, seat), (bb, rear), (seat, rear), (head_bot, front), (head_top, head_bot),
+              (seat + np.array([0.02, 0.03]), head_top), (bb, head_bot)], 0.042, MAIN)
+    bar = head_top + np.array([-0.05, -_j(rng, 0.16)])
+    sk.lines([(head_top, bar), (bar, bar + np.array([0.04, 0.0])), (head_top + np.array([-0.02, -0.07]),
+              head_top + np.array([0.03, -0.07]))], 0.024, MAIN)
+    sk.capsule(bar + np.array([-0.02, 0.0]), bar + np.array([0.06, 0.0]), 0.018, 0.018, DARK)
+    sk.ellipse(seat + np.array([-0.01, -0.02]), 0.055, 0.018, -8, DARK)
+    for c in (rear, front):  # axle pegs
+        sk.capsule(c + np.array([-0.03, 0.0]), c + np.array([0.03, 0.0]), 0.014, 0.014, METAL)
+
+
+def _cruiser(sk: Sketch, rng: np.random.Generator, R: float) -> None:
+    """Fat tyres under fenders, a long frame of swooping curved tubes, a wide sprung saddle
+    and swept-back bars."""
+    rear, front = np.array([0.2, -R]), np.array([1.02, -R])
+    bb = np.array([0.55, -R * 0.8])
+    seat = np.array([0.42, -R - 0.4])
+    head_top, head_bot = front + np.array([-0.14, -0.47]), front + np.array([-0.1, -0.33])
+    _wheel_pair(sk, rng, (rear, front), R, 0.055)
+    mid = np.array([0.45, -R - _j(rng, 0.24)])  # where the swoop meets the seat tube
+    sag = _j(rng, 0.1, 0.3)
+    sk.lines(np.concatenate([
+        _curve(head_top, (0.7, mid[1] + sag), mid),
+        _curve(mid, (0.3, mid[1] + 0.02), rear),
+        _curve(head_bot, (0.76, bb[1] + 0.02), bb)]), 0.038, MAIN)
+    sk.lines([(bb, seat), (bb, rear), (head_bot, front), (head_top, head_bot)], 0.032, MAIN)
+    for c in (rear, front):  # fenders over the top of each wheel
+        t = np.radians(np.linspace(195, 345, 9))
+        arc = c + (R + 0.05) * np.stack([np.cos(t), np.sin(t)], 1)
+        sk.lines(np.stack([arc[:-1], arc[1:]], 1), 0.04, MAIN)
+    sk.lines(_curve(head_top, head_top + np.array([0.05, -0.12]), head_top + np.array([-0.17, -0.12]), 5), 0.025, DARK)
+    sk.capsule(head_top + np.array([-0.17, -0.12]), head_top + np.array([-0.25, -0.11]), 0.02, 0.02, DARK)
+    sk.capsule(seat, seat + np.array([0.0, -0.04]), 0.015, 0.015, DARK)
+    sk.ellipse(seat + np.array([-0.01, -0.05]), 0.09, 0.032, -5, DARK)
+
+
 # ---- rigid objects -------------------------------------------------------------------------
 def _ball(style: str) -> Draw:
     def draw(sk: Sketch, rng: np.random.Generator) -> None:
@@ -289,6 +397,27 @@ def _ball(style: str) -> Draw:
                 for k in (-1, 1):
                     curve = np.stack([t, k * (0.18 - 0.5 * t ** 2)], 1)
                     sk.lines(np.stack([curve[:-1], curve[1:]], 1), 0.02, DARK)
+            elif style == "basketball":  # a cross of seams and two side arcs, turned at random
+                a = np.radians(rng.uniform(0, 180))
+                turn = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]], np.float32)
+                y = np.linspace(-0.4, 0.4, 9, dtype=np.float32)
+                segs = [np.array([[[-0.49, 0.0], [0.49, 0.0]]]), np.array([[[0.0, -0.49], [0.0, 0.49]]])]
+                for k in (-1, 1):
+                    arc = np.stack([k * (0.16 + 0.14 * (y / 0.4) ** 2), y], 1)
+                    segs.append(np.stack([arc[:-1], arc[1:]], 1))
+                sk.lines(np.concatenate(segs).astype(np.float32) @ turn.T, 0.022, DARK)
+            elif style == "beach":  # lens-shaped gores from pole to pole: wide coloured, narrow pale
+                a = np.radians(rng.uniform(-35, 35))
+                turn = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]], np.float32)
+                lat = np.linspace(-np.pi / 2, np.pi / 2, 13, dtype=np.float32)
+                spin = rng.uniform(0, 120)
+                for k in range(3):  # pale gores 40 degrees wide, every 120 degrees
+                    lo, hi = np.radians(np.clip(np.array([0, 40]) + spin + 120 * k - 180, -90, 90))
+                    if hi - lo < 0.05:
+                        continue
+                    side = [np.stack([0.5 * np.sin(p) * np.cos(lat), 0.5 * np.sin(lat)], 1) for p in (lo, hi)]
+                    sk.poly(np.concatenate([side[0], side[1][::-1]]) @ turn.T, LIGHT)
+                sk.circle(np.array([0.0, -0.47], np.float32) @ turn.T, 0.05, ACCENT)
         sk.ellipse((-0.18, -0.2), 0.1, 0.06, -30, LIGHT)
     return draw
 
@@ -305,6 +434,32 @@ def _chair(style: str) -> Draw:
                 sk.lines([((0.0, y), (0.06, y))], 0.05, MAIN)
             for x0, x1 in ((0.03, 0.0), (0.47, 0.5), (0.1, 0.08), (0.42, 0.44)):
                 sk.capsule((x0, seat_y + 0.04), (x1, 0), 0.025, 0.02, MAIN if x0 in (0.03, 0.47) else SHADE)
+        elif style == "rocking":  # raked back, arm rest, legs standing on a curved rocker
+            back = -_j(rng, 1.05)
+            sk.lines(_curve((-0.22, -0.1), (0.25, 0.09), (0.76, -0.1)), 0.04, MAIN)
+            for x0, x1, part in ((0.06, 0.02, SHADE), (0.44, 0.47, SHADE), (0.02, -0.03, MAIN), (0.5, 0.54, MAIN)):
+                sk.capsule((x0, seat_y), (x1, -0.04), 0.025, 0.022, part)
+            sk.capsule((0.02, seat_y), (-0.14, back), 0.03, 0.028, MAIN)
+            sk.capsule((0.07, seat_y), (-0.08, back), 0.025, 0.025, SHADE)
+            for y in np.linspace(back + 0.06, seat_y - 0.12, int(rng.integers(3, 5))):
+                x = -0.14 + (y - back) / (seat_y - back) * 0.16
+                sk.lines([((x, y), (x + 0.07, y))], 0.045, MAIN)
+            sk.poly([(-0.02, seat_y), (0.54, seat_y), (0.54, seat_y + 0.05), (-0.02, seat_y + 0.05)], MAIN)
+            arm = seat_y - 0.22
+            sk.capsule((-0.06, arm), (0.5, arm), 0.025, 0.025, MAIN)
+            sk.capsule((0.48, arm), (0.48, seat_y), 0.022, 0.022, MAIN)
+        elif style == "office":  # cushions on a gas-lift column over a star base on casters
+            sk.capsule((0.27, seat_y + 0.04), (0.27, -0.12), 0.024, 0.024, METAL)
+            sk.capsule((0.27, -0.28), (0.27, -0.1), 0.036, 0.036, DARK)
+            for x, part in ((0.0, DARK), (0.56, DARK), (0.36, SHADE)):
+                sk.capsule((0.27, -0.1), (x, -0.05), 0.026, 0.02, part)
+                sk.circle((x, -0.035), 0.035, DARK)
+            sk.capsule((0.08, seat_y + 0.03), (0.0, seat_y - 0.2), 0.022, 0.022, DARK)
+            top = seat_y - _j(rng, 0.55)
+            sk.ellipse((-0.02, (seat_y - 0.1 + top) / 2), 0.08, (seat_y - 0.1 - top) / 2, 6, MAIN)
+            sk.capsule((0.04, seat_y - 0.01), (0.52, seat_y - 0.01), 0.055, 0.045, MAIN)
+            sk.capsule((0.36, seat_y - 0.02), (0.36, seat_y - 0.17), 0.018, 0.018, DARK)
+            sk.capsule((0.22, seat_y - 0.18), (0.44, seat_y - 0.18), 0.02, 0.02, DARK)
         elif style == "stool":
             sk.ellipse((0.25, seat_y), 0.26, 0.06, 0, MAIN)
             for x1 in (0.02, 0.25, 0.48):
@@ -323,7 +478,28 @@ def _glass(style: str) -> Draw:
     """See-through body (the MAIN part, with its own opacity), opaque rims."""
     def draw(sk: Sketch, rng: np.random.Generator) -> None:
         w = _j(rng, 0.5)
-        if style == "wine_glass":
+        shine = ((-w * 0.3, -0.82), (-w * 0.28, -0.45))
+        if style == "flute":  # tall narrow bowl on a long stem
+            f = w * 0.32
+            bowl = [(-f, -1.0), (f, -1.0), (f * 0.95, -0.7), (f * 0.5, -0.46), (-f * 0.5, -0.46), (-f * 0.95, -0.7)]
+            sk.poly(bowl, MAIN)
+            sk.capsule((0, -0.47), (0, -0.05), 0.018, 0.018, LIGHT)
+            sk.ellipse((0, -0.035), w * 0.3, 0.03, 0, LIGHT)
+            if rng.random() < 0.5:
+                sk.poly([(-f * 0.8, -0.64), (f * 0.8, -0.64), (f * 0.5, -0.48), (-f * 0.5, -0.48)], ACCENT)
+            shine = ((-f * 0.55, -0.95), (-f * 0.5, -0.64))
+        elif style == "goblet":  # round bowl on a short thick stem with a knob
+            g = w * 0.55
+            t = np.linspace(0, np.pi, 11)
+            bowl = np.stack([g * np.cos(t), -0.95 + 0.45 * np.sin(t)], 1)
+            sk.poly(bowl, MAIN)
+            sk.capsule((0, -0.5), (0, -0.08), 0.03, 0.04, LIGHT)
+            sk.circle((0, -0.3), 0.06, LIGHT)
+            sk.ellipse((0, -0.045), w * 0.42, 0.045, 0, LIGHT)
+            if rng.random() < 0.5:
+                sk.poly(bowl[(bowl[:, 1] > -0.78)] * np.array([0.97, 1.0]), ACCENT)
+            shine = ((-g * 0.6, -0.88), (-g * 0.45, -0.65))
+        elif style == "wine_glass":
             bowl = [(-w / 2, -1.0), (w / 2, -1.0), (w * 0.45, -0.7), (0.1, -0.55), (-0.1, -0.55), (-w * 0.45, -0.7)]
             sk.poly(bowl, MAIN)
             sk.capsule((0, -0.56), (0, -0.06), 0.025, 0.025, LIGHT)
@@ -340,16 +516,43 @@ def _glass(style: str) -> Draw:
             sk.poly(bowl, MAIN)
             sk.ring((w / 2 + 0.1, -0.45), 0.17, 0.05, LIGHT)
         sk.lines(np.stack([bowl, np.roll(bowl, -1, 0)], 1), 0.025, LIGHT)
-        sk.lines([((-w * 0.3, -0.82), (-w * 0.28, -0.45))], 0.03, LIGHT)
+        sk.lines([shine], 0.03, LIGHT)
         sk.opacity.update({MAIN: float(rng.uniform(0.12, 0.3)), LIGHT: float(rng.uniform(0.6, 0.9)),
                            ACCENT: float(rng.uniform(0.6, 0.85))})
     return draw
 
 
+# profile of a bottle drawn from its shape: (height from the base, half width) knots, the
+# half width of its neck and cap, and the height band of its label
+_BOTTLE_PROFILES = {
+    # soda: contoured glass bottle, bulge - waist - bulge, a long tapering shoulder
+    "soda": (((0, 0.13), (0.04, 0.16), (0.16, 0.17), (0.3, 0.125), (0.44, 0.165), (0.56, 0.15),
+              (0.78, 0.07), (0.84, 0.055), (1.0, 0.055)), 0.065, (0.06, 0.2)),
+    # milk: short wide body, rounded shoulder, wide mouth with a lip
+    "milk": (((0, 0.23), (0.03, 0.25), (0.5, 0.25), (0.62, 0.23), (0.76, 0.16), (0.86, 0.14), (0.93, 0.14),
+              (0.95, 0.16), (1.0, 0.16)), 0.16, (0.15, 0.42)),
+}
+
+
 def _bottle(style: str) -> Draw:
     def draw(sk: Sketch, rng: np.random.Generator) -> None:
         w = _j(rng, 0.34)
-        if style == "wine_bottle":
+        label = [(-w * 0.48, -0.45), (w * 0.48, -0.45), (w * 0.48, -0.2), (-w * 0.48, -0.2)]
+        if style in _BOTTLE_PROFILES:  # a lathe profile: half widths at heights
+            knots, neck, (lo, hi) = _BOTTLE_PROFILES[style]
+            s = np.linspace(0, 1, 41)
+            half = np.convolve(np.interp(s, *zip(*knots)), np.ones(5) / 5, "same")
+            half[:3], half[-3:] = np.interp(s[:3], *zip(*knots)), np.interp(s[-3:], *zip(*knots))
+            half = np.where(s > 0.8, half, half * w / 0.34)  # body widths follow the drawn width
+            body = np.concatenate([np.stack([-half, -s], 1), np.stack([half, -s], 1)[::-1]])
+            band = (s >= lo) & (s <= hi)
+            label = np.concatenate([np.stack([-half[band] * 0.99, -s[band]], 1),
+                                    np.stack([half[band] * 0.99, -s[band]], 1)[::-1]])
+            cap = (-neck, -1.05, neck, -0.96)
+            if style == "soda":  # ribs across the waist and a ring under the cap
+                sk.lines([((-half[k], -s[k]), (half[k], -s[k])) for k in (11, 13, 15)], 0.012, LIGHT)
+                sk.lines([((-neck * 1.5, -0.94), (neck * 1.5, -0.94))], 0.02, LIGHT)
+        elif style == "wine_bottle":
             body = [(-w / 2, 0), (-w / 2, -0.6), (-0.06, -0.78), (-0.05, -1.0), (0.05, -1.0), (0.06, -0.78),
                     (w / 2, -0.6), (w / 2, 0)]
             cap = (-0.055, -1.05, 0.055, -0.95)
@@ -366,7 +569,7 @@ def _bottle(style: str) -> Draw:
         x0, y0, x1, y1 = cap
         sk.poly([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], ACCENT)
         if rng.random() < 0.5:  # paper label
-            sk.poly([(-w * 0.48, -0.45), (w * 0.48, -0.45), (w * 0.48, -0.2), (-w * 0.48, -0.2)], ACCENT)
+            sk.poly(label, ACCENT)
         sk.opacity.update({MAIN: float(rng.uniform(0.3, 0.55)), LIGHT: float(rng.uniform(0.6, 0.9))})
     return draw
 
@@ -378,7 +581,38 @@ def _flower(style: str) -> Draw:
         sk.capsule((0, 0), top, 0.025, 0.02, GREEN)
         for k in (-1, 1):
             sk.ellipse((k * 0.09, -0.25 - 0.1 * rng.random()), 0.11, 0.035, k * -30, GREEN)
-        if style == "daisy":
+        if style == "sunflower":  # thick stem, big leaves, many short petals round a big dark disc
+            sk.capsule((0, 0), top, 0.04, 0.032, GREEN)
+            for k in (-1, 1):
+                sk.ellipse((k * 0.16, -0.42 + 0.08 * rng.random()), 0.17, 0.075, k * -25, GREEN)
+            n = int(rng.integers(16, 24))
+            for k, t in enumerate(np.linspace(0, 2 * np.pi, 2 * n, endpoint=False)):
+                sk.ellipse(top + 0.2 * np.array([np.cos(t), np.sin(t)]), 0.1, 0.035, np.degrees(t),
+                           SHADE if k % 2 else MAIN)
+            for k, t in enumerate(np.linspace(0, 2 * np.pi, n, endpoint=False)):
+                sk.ellipse(top + 0.21 * np.array([np.cos(t), np.sin(t)]), 0.1, 0.035, np.degrees(t), MAIN)
+            sk.circle(top, 0.13, DARK)
+            sk.circle(top, 0.07, CENTRE)
+        elif style == "lily":  # a trumpet opening to the side, pointed petals curling back, stamens
+            a = np.radians(rng.uniform(15, 45))
+            d, n = np.array([np.cos(a), -np.sin(a)]), np.array([np.sin(a), np.cos(a)])
+            base = top + d * 0.02
+            mouth = base + d * _j(rng, 0.34)
+            sk.poly([base + n * 0.04, mouth + n * 0.16, mouth - n * 0.16, base - n * 0.04], MAIN)
+            for side in (-1, 1):  # upper and lower petals, tips bent back
+                tip = mouth + d * 0.12 + side * n * 0.33
+                sk.poly([mouth + side * n * 0.02 - d * 0.08, mouth + side * n * 0.2, tip,
+                         mouth + side * n * 0.15 - d * 0.18], MAIN)
+            sk.poly([mouth - n * 0.09, mouth + d * 0.25, mouth + n * 0.09], SHADE)
+            sk.lines([(mouth - d * 0.05, mouth + d * 0.17 + n * k * 0.06) for k in (-1, 0, 1)], 0.014, GREEN)
+            for k in (-1, 0, 1):
+                sk.ellipse(mouth + d * 0.18 + n * k * 0.065, 0.024, 0.014, 0, CENTRE)
+            if rng.random() < 0.5:  # a closed bud on a side stalk
+                stalk = top + np.array([-0.02, 0.18])
+                bud = stalk + np.array([-0.16, -0.12])
+                sk.capsule(stalk, bud, 0.015, 0.012, GREEN)
+                sk.ellipse(bud + np.array([-0.02, -0.07]), 0.04, 0.1, -15, MAIN)
+        elif style == "daisy":
             n = int(rng.integers(7, 13))
             for t in np.linspace(0, 2 * np.pi, n, endpoint=False):
                 sk.ellipse(top + 0.16 * np.array([np.cos(t), np.sin(t)]), 0.14, 0.045, np.degrees(t), MAIN)
@@ -410,6 +644,37 @@ def _tree(style: str) -> Draw:
                 sk.circle(c + rr * np.array([rx * np.cos(t), ry * np.sin(t)]), rng.uniform(0.06, 0.13),
                           MAIN if rng.random() < 0.75 else SHADE)
             sk.fur = (0.02, 0.4, None)
+        elif style == "oak":  # thick short trunk forking into a broad, flat-bottomed crown of clumps
+            sk.capsule((0, 0), (0, -0.32), 0.1, 0.075, TRUNK)
+            for x, y in ((-0.3, -0.55), (0.32, -0.58), (0.04, -0.62)):
+                sk.capsule((0, -0.3), (x, y), 0.055, 0.03, TRUNK)
+            c, rx, ry = np.array([0, -0.74]), _j(rng, 0.62), _j(rng, 0.28)
+            for t in np.linspace(np.pi, 2 * np.pi, int(rng.integers(6, 9))):  # lumpy upper outline
+                sk.circle(c + 0.8 * np.array([rx * np.cos(t), ry * np.sin(t)]), rng.uniform(0.17, 0.24),
+                          MAIN if rng.random() < 0.7 else SHADE)
+            for x in np.linspace(-0.8, 0.8, 5):  # flatter underside
+                sk.circle(c + np.array([x * rx, 0.12]), rng.uniform(0.12, 0.16), SHADE if rng.random() < 0.5 else MAIN)
+            for _ in range(int(rng.integers(12, 20))):
+                t, rr = rng.uniform(0, 2 * np.pi), np.sqrt(rng.uniform(0.05, 0.8))
+                sk.circle(c + rr * np.array([rx * np.cos(t), ry * np.sin(t)]), rng.uniform(0.1, 0.16), MAIN)
+            sk.fur = (0.02, 0.4, None)
+        elif style == "willow":  # a leaning trunk, a lumpy dome and long strands drooping from it
+            lean = rng.uniform(-0.08, 0.08)
+            sk.capsule((0, 0), (lean, -0.6), 0.08, 0.055, TRUNK)
+            for k in (-1, 1):
+                sk.capsule((lean * 0.8, -0.5), (lean + k * 0.25, -0.78), 0.04, 0.025, TRUNK)
+            c, rx, ry = np.array([lean, -0.78]), _j(rng, 0.42), _j(rng, 0.26)
+            for _ in range(int(rng.integers(30, 42))):  # strands: out from the dome, then straight down
+                x = rng.uniform(-1, 1)
+                start = c + np.array([x * rx * 0.9, -ry * np.sqrt(1 - x * x) * rng.uniform(0.2, 0.9)])
+                end = np.array([c[0] + x * rx * 1.3 + rng.uniform(-0.04, 0.04), -rng.uniform(0.12, 0.42)])
+                bow = (c[0] + x * rx * 1.35, start[1] + 0.04)
+                sk.lines(_curve(start, bow, end, 5), rng.uniform(0.02, 0.04), MAIN if rng.random() < 0.6 else SHADE)
+            sk.ellipse(c + np.array([0.0, -ry * 0.25]), rx * 0.75, ry * 0.7, 0, MAIN)
+            for t in np.linspace(np.pi, 2 * np.pi, int(rng.integers(6, 9))):  # lumpy dome
+                sk.circle(c + 0.75 * np.array([rx * np.cos(t), ry * np.sin(t)]), rng.uniform(0.12, 0.17),
+                          MAIN if rng.random() < 0.75 else SHADE)
+            sk.fur = (0.025, 0.6, None)
         elif style == "conifer":
             sk.capsule((0, 0), (0, -0.2), 0.05, 0.045, TRUNK)
             n = int(rng.integers(3, 5))
@@ -437,6 +702,12 @@ def _tree(style: str) -> Draw:
 def _bird(style: str) -> Draw:
     def draw(sk: Sketch, rng: np.random.Generator) -> None:
         tilt = rng.uniform(-10, 10)
+        if style == "swimming":  # duck on the water: boat-shaped body, raised tail, flat bill, no legs
+            _duck(sk, rng, tilt)
+            return
+        if style == "long_tailed":  # on the ground, body raised, a long tail trailing behind
+            _long_tailed(sk, rng)
+            return
         if style == "wading":  # long legs and neck
             for x in (-0.02, 0.05):
                 sk.capsule((x, 0.05), (x + rng.uniform(-0.05, 0.05), 0.75), 0.012, 0.01, DARK)
@@ -462,23 +733,58 @@ def _bird(style: str) -> Draw:
     return draw
 
 
+def _duck(sk: Sketch, rng: np.random.Generator, tilt: float) -> None:
+    tilt = tilt * 0.3
+    sk.poly([_rot(p, tilt) for p in ((-0.34, -0.02), (-0.5, -0.18), (-0.36, -0.12), (-0.2, -0.1))], MAIN)
+    sk.poly([_rot(p, tilt) for p in ((-0.42, -0.1), (-0.3, -0.14), (0.1, -0.16), (0.34, -0.08), (0.36, 0.04),
+                                     (0.2, 0.12), (-0.2, 0.12), (-0.38, 0.04))], MAIN)
+    head = _rot((0.3, -0.36 - rng.uniform(0, 0.06)), tilt)
+    sk.capsule(_rot((0.22, -0.06), tilt), head, 0.08, 0.06, MAIN)
+    sk.circle(head, 0.1, MAIN)
+    sk.ellipse(head + np.array([0.14, 0.04]), 0.09, 0.032, 8, ACCENT)
+    sk.circle(head + np.array([0.03, -0.02]), 0.018, DARK)
+    sk.ellipse(_rot((-0.06, -0.06), tilt), 0.22, 0.08, -tilt - 4, SHADE)
+    sk.fur = (0.015, 0.15, None)
+
+
+def _long_tailed(sk: Sketch, rng: np.random.Generator) -> None:
+    tilt = rng.uniform(15, 30)
+    body = [_rot(p, tilt) for p in ((0.0, 0.0), (0.2, 0.0), (-0.24, 0.0))]
+    for x in (-0.03, 0.05):  # legs to the ground, toes forward
+        hip = body[0] + np.array([x, 0.1])
+        foot = np.array([x + 0.02, 0.36])
+        sk.capsule(hip, foot, 0.014, 0.011, DARK)
+        sk.lines([(foot, foot + np.array([0.07, 0.0]))], 0.012, DARK)
+    tail = body[2] + np.array([-_j(rng, 0.5), _j(rng, 0.22, 0.4)])
+    sk.poly([body[2] + np.array([0.04, -0.06]), tail + np.array([0.0, -0.035]), tail + np.array([0.02, 0.035]),
+             body[2] + np.array([0.06, 0.05])], MAIN)
+    sk.ellipse(body[0], 0.26, 0.13, -tilt, MAIN)
+    head = body[1] + np.array([0.08, -0.14])
+    sk.capsule(body[1], head, 0.09, 0.08, MAIN)
+    sk.circle(head, 0.09, MAIN)
+    sk.poly([head + np.array([0.06, -0.03]), head + np.array([0.2, 0.0]), head + np.array([0.06, 0.03])], ACCENT)
+    sk.circle(head + np.array([0.03, -0.02]), 0.016, DARK)
+    sk.ellipse(body[0] + np.array([-0.04, -0.02]), 0.18, 0.07, -tilt - 8, SHADE)
+    sk.fur = (0.015, 0.15, None)
+
+
 def _table() -> dict[str, dict[str, Draw]]:
     quad = ("standing", "walking", "galloping", "grazing", "lying")
     table: dict[str, dict[str, Draw]] = {}
     for kind in QUADRUPEDS:
         poses = quad + (("sitting",) if kind in ("dog", "cat") else ())
         table[kind] = {pose: _quadruped(kind, pose) for pose in poses}
-    table["bird"] = {s: _bird(s) for s in ("perched", "flying", "wading")}
+    table["bird"] = {s: _bird(s) for s in ("perched", "flying", "wading", "swimming", "long_tailed")}
     table["person"] = {p: _person(p) for p in PERSON_POSES}
-    table["car"] = {s: _car(s) for s in ("sedan", "hatchback", "van", "pickup")}
-    table["bus"] = {s: _bus(s) for s in ("city", "double_decker", "minibus")}
-    table["bicycle"] = {s: _bicycle(s) for s in ("diamond", "step_through", "tandem")}
-    table["ball"] = {s: _ball(s) for s in ("round", "rugby", "panelled")}
-    table["chair"] = {s: _chair(s) for s in ("four_leg", "stool", "armchair")}
-    table["glass"] = {s: _glass(s) for s in ("wine_glass", "tumbler", "mug")}
-    table["bottle"] = {s: _bottle(s) for s in ("wine_bottle", "flask", "jug")}
-    table["flower"] = {s: _flower(s) for s in ("daisy", "tulip", "star")}
-    table["tree"] = {s: _tree(s) for s in ("round", "conifer", "palm")}
+    table["car"] = {s: _car(s) for s in ("sedan", "hatchback", "van", "pickup", "coupe")}
+    table["bus"] = {s: _bus(s) for s in ("city", "double_decker", "minibus", "coach", "articulated")}
+    table["bicycle"] = {s: _bicycle(s) for s in ("diamond", "step_through", "tandem", "bmx", "cruiser")}
+    table["ball"] = {s: _ball(s) for s in ("round", "rugby", "panelled", "basketball", "beach")}
+    table["chair"] = {s: _chair(s) for s in ("four_leg", "stool", "armchair", "rocking", "office")}
+    table["glass"] = {s: _glass(s) for s in ("wine_glass", "tumbler", "mug", "flute", "goblet")}
+    table["bottle"] = {s: _bottle(s) for s in ("wine_bottle", "flask", "jug", "soda", "milk")}
+    table["flower"] = {s: _flower(s) for s in ("daisy", "tulip", "star", "sunflower", "lily")}
+    table["tree"] = {s: _tree(s) for s in ("round", "conifer", "palm", "oak", "willow")}
     return table
 
 

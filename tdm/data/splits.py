@@ -26,7 +26,8 @@ PATTERNS = {
     "spots": {"train": ("dots",), "val": ("blotches",), "test": ("rings",)},
 }
 BACKGROUNDS = {
-    "train": ("noise", "gradient", "stripes", "checks", "dots", "landscape", "clutter"),
+    "train": ("noise", "gradient", "stripes", "checks", "dots", "landscape", "clutter", "clouds", "bands",
+              "foliage"),
     "val": ("bokeh", "marble"),
     "test": ("bricks", "cells", "room"),
 }

@@ -108,6 +108,69 @@ def _clutter(rng, h, w):
     return img.clip(0, 1)
 
 
+def _clouds(rng, h, w):
+    """Sky (blue, tinted at random) paler towards the horizon, with soft white clouds
+    stretched sideways: thresholded noise (made at most 64 px and resized)."""
+    sh, sw = max(2, min(h, 64)), max(2, min(w, 64))
+    top = _colour(rng) * rng.uniform(0.2, 0.6) + np.array([0.25, 0.45, 0.9], np.float32) * 0.5
+    low = top * 0.4 + _colour(rng) * 0.2 + 0.35
+    sky = _mix(np.repeat(np.linspace(0, 1, sh, dtype=np.float32)[:, None] ** 1.5, sw, 1), top, low)
+    clouds = _up(_field(rng, 64, 64)[:, :int(rng.integers(24, 48))], sh, sw)
+    thr, soft = rng.uniform(0.45, 0.72), rng.uniform(0.12, 0.3)
+    t = np.clip((clouds - thr) / soft, 0, 1)
+    white = np.float32(1) - _colour(rng) * 0.12
+    shade = _up(_field(rng, 16, 16, octaves=(2, 4)), sh, sw) * rng.uniform(0.1, 0.3)  # greyer patches
+    cloud = white * (1 - shade)[..., None]
+    return _up(sky * (1 - t[..., None]) + cloud * t[..., None], h, w)
+
+
+def _bands(rng, h, w):
+    """Horizontal bands of random colours with wavy, slightly tilted edges (sky, sea, sand,
+    fields), each lightly textured."""
+    yy, xx = _grid(h, w)
+    n = int(rng.integers(3, 7))
+    edges = np.sort(rng.uniform(0.08, 0.92, n - 1)) * h
+    amp = rng.uniform(0, 0.03, n - 1) * h
+    freq = rng.uniform(1, 6, n - 1) * 2 * np.pi / max(w, 1)
+    phase = rng.uniform(0, 2 * np.pi, n - 1)
+    slope = np.float32(rng.uniform(-0.12, 0.12))
+    tilt = slope * (xx - w / 2)
+    idx = np.zeros((h, w), np.int64)
+    for e, a, f, p in zip(edges, amp, freq, phase):
+        idx += yy > e + a * np.sin(xx * f + p) + tilt
+    cols = np.stack([_colour(rng) for _ in range(n)])
+    grain = _up(_field(rng, h, w, octaves=(4, 8, 16)), h, w)
+    return (cols[idx] * (0.85 + 0.3 * grain)[..., None]).clip(0, 1)
+
+
+def _foliage(rng, h, w):
+    """Dense leaves: pointed leaf shapes in shades between two colours, the darker ones
+    behind, over a dark ground (made at half size, one fill per shade)."""
+    sh, sw = max(2, h // 2), max(2, w // 2)
+    a, b = _colour(rng), _colour(rng)
+    img = np.empty((sh, sw, 3), np.float32)
+    img[:] = (a + b) * 0.12
+    size = rng.uniform(0.04, 0.09) * max(sh, sw)
+    n = int(np.clip(3.0 * sh * sw / size ** 2, 20, 400))
+    centre = rng.uniform(0, 1, (n, 2)) * np.array([sw, sh])
+    ang = rng.uniform(0, 2 * np.pi, n)
+    length = size * rng.uniform(0.6, 1.3, n)
+    u = np.stack([np.cos(ang), np.sin(ang)], 1)[:, None]
+    v = np.stack([-np.sin(ang), np.cos(ang)], 1)[:, None]
+    t = np.linspace(-1, 1, 7)
+    along = np.concatenate([t, t[::-1][1:-1]])[None, :, None] * length[:, None, None]
+    across = np.concatenate([1 - t ** 2, -(1 - t[::-1][1:-1] ** 2)])[None, :, None] * (0.38 * length)[:, None, None]
+    leaves = np.round((centre[:, None] + along * u + across * v) * 16).astype(np.int32)
+    level = rng.integers(0, 5, n)
+    mixes = rng.uniform(0, 1, 5)
+    for k in range(5):  # darker shades first: they lie behind
+        sel = leaves[level == k]
+        if len(sel):
+            col = (a + (b - a) * mixes[k]) * (0.45 + 0.15 * k)
+            cv2.fillPoly(img, list(sel), tuple(map(float, col.clip(0, 1))), cv2.LINE_AA, 4)
+    return _up(img, h, w)
+
+
 def _bokeh(rng, h, w):
     """Out-of-focus lights: bright blurred discs over a dark gradient (made at 1/4 size)."""
     sh, sw = max(2, h // 4), max(2, w // 4)
@@ -175,7 +238,8 @@ def _room(rng, h, w):
 
 
 KINDS = {"noise": _noise, "gradient": _gradient, "stripes": _stripes, "checks": _checks,
-         "dots": _dots, "landscape": _landscape, "clutter": _clutter, "bokeh": _bokeh,
+         "dots": _dots, "landscape": _landscape, "clutter": _clutter, "clouds": _clouds, "bands": _bands,
+         "foliage": _foliage, "bokeh": _bokeh,
          "marble": _marble, "bricks": _bricks, "cells": _cells, "room": _room}
 
 
