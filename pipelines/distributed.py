@@ -34,7 +34,6 @@ from pipelines.errors import UsageError, one_line
 from pipelines.progress import job_progress
 from pipelines.streams import Prefetch, Sink
 from pipelines.temporal import chunk_span
-from video.encoding import FOREGROUND_KINDS
 from video.segments import Segment
 
 IN_FLIGHT_PER_ACTOR = 2
@@ -70,13 +69,13 @@ class ChunkOutputs:
 
 def chunk_outputs(job: VideoJob, chunk: Chunk) -> ChunkOutputs:
     """What the actor running `chunk` of `job` encodes and sends back besides its indices."""
-    encoded = set(job.segmented())
-    framed = [s for i, s in enumerate(job.specs) if i not in encoded]
+    encoded = job.segmented()
+    framed = job.framed(encoded)
     return ChunkOutputs(
-        segments=tuple((i, str(s.path), s.kind, s.prompt_index)
-                       for i, s in enumerate(job.specs) if i in encoded),
+        segments=tuple((i, str(job.specs[i].path), job.specs[i].kind, job.specs[i].prompt_index)
+                       for i in encoded),
         alphas=bool(framed), foreground_prompts=tuple(job.foreground_prompts()),
-        colour_prompts=tuple(sorted({s.prompt_index for s in framed if s.kind in FOREGROUND_KINDS})),
+        colour_prompts=tuple(job.foreground_prompts(framed)),
         background=job.options.background, first_output_frame=chunk.start - job.start)
 
 
@@ -110,10 +109,10 @@ class MatteWorker:
         `start` and a look-ahead after `stop` (`pipelines.temporal.chunk_span`); None: none."""
         from pipelines.foreground import Foregrounds
         from pipelines.frame_matter import FrameMatter
-        from pipelines.quantize import dequantize
         from pipelines.streams import batched
         from pipelines.temporal import matted
         from video.reader import cached_probe
+        from pipelines.segment_pool import write_frames
         from video.segments import SegmentEncoder
 
         key = (prompts, resolution, square)
@@ -136,10 +135,7 @@ class MatteWorker:
                     continue
                 kept = out[:, keep]
                 colour = foregrounds(rgb[keep], kept)
-                for encoder, prompt in encoders.values():
-                    for j, i in enumerate(keep):
-                        encoder.write(batch[i], dequantize(kept[prompt, j]),
-                                      colour[prompt][j] if prompt in colour else None)
+                write_frames(encoders.values(), [batch[i] for i in keep], kept, colour)
                 indices.extend(batch[i].index for i in keep)
                 if outputs.alphas:
                     alphas.append(kept)

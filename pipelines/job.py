@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import video
 from video.compose import parse_color
@@ -51,10 +52,18 @@ class VideoJob:
         per_frame = self.info.width * self.info.height * 4 * len(self.prompts)
         return max(1, min(self.options.batch_size, BATCH_ALPHA_BYTES // per_frame))
 
-    def foreground_prompts(self) -> list[int]:
-        """The prompts with an output that needs the foreground colour F (rgba, composite,
-        foreground, preview): the executors estimate F for these only."""
-        return sorted({s.prompt_index for s in self.specs if s.kind in FOREGROUND_KINDS})
+    def foreground_prompts(self, positions: Iterable[int] | None = None) -> list[int]:
+        """The prompts with an output (among those at `positions`, default all) that needs
+        the foreground colour F (rgba, composite, foreground, preview): the executors
+        estimate F for these only."""
+        specs = self.specs if positions is None else [self.specs[i] for i in positions]
+        return sorted({s.prompt_index for s in specs if s.kind in FOREGROUND_KINDS})
+
+    def framed(self, segmented: Iterable[int]) -> list[int]:
+        """The positions of the outputs written frame by frame when those at `segmented`
+        are encoded in segments."""
+        skip = set(segmented)
+        return [i for i in range(len(self.specs)) if i not in skip]
 
     def segmented(self) -> list[int]:
         """The positions of the outputs encoded in segments, a chunk each (`video.segments`),

@@ -3,14 +3,12 @@ behind the model -> chunks of the video outputs encoded on a pool of threads, PN
 (and their foreground colour) to writer threads."""
 from __future__ import annotations
 
-import contextlib
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import torch
 
 import video
-from video.encoding import FOREGROUND_KINDS
 from pipelines.foreground import Foregrounds
 from pipelines.job import VideoJob
 from pipelines.progress import Progress
@@ -39,29 +37,17 @@ def run_local(job: VideoJob, matter: Callable[[np.ndarray], np.ndarray], progres
     size = job.batch_size
     threads = job.options.encode_threads or default_encode_threads()
     segmented = job.segmented() if threads > 1 else []
-    foregrounds = Foregrounds({s.prompt_index for i, s in enumerate(job.specs)
-                               if i not in segmented and s.kind in FOREGROUND_KINDS}, device)
+    foregrounds = Foregrounds(job.foreground_prompts(job.framed(segmented)), device)
 
     def write(frames: list, rgb: np.ndarray, alphas: np.ndarray) -> None:
         segments.put_batch(frames, alphas)
         sink.put_batch(frames, alphas, foregrounds(rgb, alphas))
 
     with Sink(job.specs, job.open_writer, segmented=segmented) as sink, \
-            closing_pool(SegmentPool(job, sink, segmented, threads, device)) as segments, Behind(write) as behind, \
+            SegmentPool(job, sink, segmented, threads, device) as segments, Behind(write) as behind, \
             Prefetch(lambda: batched(video.read_frames(job.input, job.start, job.stop), size),
                      READ_AHEAD_BATCHES) as reader:
         for batch, rgb, alphas in matted(reader, matter, job.options.stabilise):
             behind.put(batch, rgb, alphas)
             progress.update(len(batch))
 
-
-@contextlib.contextmanager
-def closing_pool(pool: SegmentPool) -> Iterator[SegmentPool]:
-    """`pool` that, on a clean exit, hands every segment to its sink (before the sink
-    finishes the files), and on an error drops them."""
-    try:
-        yield pool
-    except BaseException:
-        pool.abort()
-        raise
-    pool.close()

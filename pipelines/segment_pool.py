@@ -21,6 +21,7 @@ import dataclasses
 import os
 import queue
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Iterable
 
 import numpy as np
 import torch
@@ -29,7 +30,6 @@ from pipelines.foreground import Foregrounds
 from pipelines.job import Chunk, VideoJob
 from pipelines.quantize import dequantize
 from pipelines.streams import Sink
-from video.encoding import FOREGROUND_KINDS
 from video.segments import Segment, SegmentEncoder
 
 MAX_ENCODE_THREADS = 4  # the default: one per two cores, at most this many
@@ -44,6 +44,16 @@ def default_encode_threads() -> int:
     return max(1, min(MAX_ENCODE_THREADS, (os.cpu_count() or 1) // 2))
 
 
+def write_frames(encoders: Iterable[tuple[SegmentEncoder, int]], frames: list, alphas: np.ndarray,
+                 colour: dict[int, np.ndarray]) -> None:
+    """Frames (N,) into each (encoder, its prompt): alphas (P,N,H,W) uint16, colour
+    {prompt: F (N,H,W,3) uint8} for the prompts whose outputs need it (the Ray actors'
+    chunks and this pool's)."""
+    for encoder, p in encoders:
+        for j, frame in enumerate(frames):
+            encoder.write(frame, dequantize(alphas[p, j]), colour[p][j] if p in colour else None)
+
+
 class _Aborted(Exception):
     pass
 
@@ -52,14 +62,14 @@ class SegmentPool:
     """Encodes `job`'s outputs at `positions` (some of `job.segmented()`; none: it does
     nothing) chunk by chunk on `threads` threads and hands each chunk's segments to
     `sink`, in chunk order. `put_batch` frames in order; `close()` encodes what is left
-    and waits; `abort()` drops it all."""
+    and waits; `abort()` drops it all. As a context manager (inside the sink's) it closes
+    on a clean exit, before the sink finishes the files, and aborts on an error."""
 
     def __init__(self, job: VideoJob, sink: Sink, positions: list[int], threads: int,
                  device: torch.device | str = "cpu"):
         self.job, self.sink, self.threads = job, sink, threads
         self.positions = positions
-        colour = {job.specs[i].prompt_index for i in self.positions if job.specs[i].kind in FOREGROUND_KINDS}
-        self._foregrounds = Foregrounds(colour, device)
+        self._foregrounds = Foregrounds(job.foreground_prompts(positions), device)
         self._chunks = collections.deque(job.chunks())
         self._feed: queue.Queue | None = None  # the frames of the chunk being filled
         self._pending: collections.deque[Future] = collections.deque()
@@ -107,20 +117,17 @@ class SegmentPool:
         parts put into `feed` until _END."""
         job, specs = self.job, self.job.specs
         with contextlib.ExitStack() as stack:
-            encoders = {i: stack.enter_context(SegmentEncoder(specs[i].path, specs[i].kind, job.info,
-                                                              job.options.background, chunk.start - job.start))
-                        for i in self.positions}
+            encoders = {i: (stack.enter_context(SegmentEncoder(specs[i].path, specs[i].kind, job.info,
+                                                               job.options.background, chunk.start - job.start)),
+                            specs[i].prompt_index) for i in self.positions}
             while (item := feed.get()) is not _END:
                 if item is _ABORT:
                     raise _Aborted()
                 frames, alphas = item
                 colour = self._foregrounds(np.stack([f.rgb for f in frames]), alphas) \
                     if self._foregrounds.prompts else {}
-                for i, encoder in encoders.items():
-                    p = specs[i].prompt_index
-                    for j, frame in enumerate(frames):
-                        encoder.write(frame, dequantize(alphas[p, j]), colour[p][j] if p in colour else None)
-            return {i: encoder.finish() for i, encoder in encoders.items()}
+                write_frames(encoders.values(), frames, alphas, colour)
+            return {i: encoder.finish() for i, (encoder, _) in encoders.items()}
 
     def close(self) -> None:
         """Encode the last chunk, hand every segment over, stop the threads."""
@@ -143,3 +150,12 @@ class SegmentPool:
             future.cancel()
         self._pending.clear()
         self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> "SegmentPool":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
