@@ -25,6 +25,8 @@
 # RECON (optional, e.g. 1) adds the VAE's reconstruction loss with that weight to the
 # semantic stage (--recon-weight; its decoder trains too), so the latent keeps the colours
 # the texts name (round 13, docs/DEMO_MODEL.md).
+# SEED (optional, default 0) seeds every stage's data order and draws: a round that continues
+# the previous one's stages (INIT=runs/rN-s3) gives it another so that they see new samples.
 # S4 (optional; M4 its minutes) adds the upsampler stage ($ROUND-s4) on UP px samples
 # (default 256): the student runs at 1/2 and 1/4 of UP, the exported pipeline keeps s3's
 # processing side, and s4 ships if it beats the shipped model on UP px held-out samples.
@@ -38,7 +40,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${ROUND:-runs/r1}
 T=(tdm-train --preset demo --data "${DATA:-synthetic:length=200000,pairs=1}" --batch-size "${BATCH:-8}"
-   --val-size 192 --loader-workers 1 --no-progress --log-every 10 --checkpoint-every 100)
+   --val-size 192 --loader-workers 1 --no-progress --log-every 10 --checkpoint-every 100
+   --seed "${SEED:-0}")
 SIDE_ARGS=()
 [ -n "${SIDE:-}" ] && SIDE_ARGS=(--resolution "$SIDE")
 EMA_ARGS=()
