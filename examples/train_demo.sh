@@ -25,6 +25,9 @@
 # RECON (optional, e.g. 1) adds the VAE's reconstruction loss with that weight to the
 # semantic stage (--recon-weight; its decoder trains too), so the latent keeps the colours
 # the texts name (round 13, docs/DEMO_MODEL.md).
+# REINIT=1 (optional) rebuilds the student from the teacher (BK-SDM's map, --reinit) in stage 2
+# instead of continuing INIT's: after the teacher and its latent changed, the copy of the new
+# teacher learnt faster than a student trained on the old latent (round 16, docs/DEMO_MODEL.md).
 # SEED (optional, default 0) seeds every stage's data order and draws: a round that continues
 # the previous one's stages (INIT=runs/rN-s3) gives it another so that they see new samples.
 # S4 (optional; M4 its minutes) adds the upsampler stage ($ROUND-s4) on UP px samples
@@ -48,6 +51,8 @@ EMA_ARGS=()
 [ -n "${EMA:-}" ] && EMA_ARGS=(--ema "$EMA")
 RECON_ARGS=()
 [ -n "${RECON:-}" ] && RECON_ARGS=(--recon-weight "$RECON")
+REINIT_ARGS=()
+[ -n "${REINIT:-}" ] && REINIT_ARGS=(--reinit)
 
 stage() {  # stage NAME OUTPUT ARGS...: run it, resume it, or skip it when finished
   local name=$1 out=$2
@@ -78,7 +83,7 @@ else
   TEACHER=$R-s1
 fi
 stage transparency "$R-s2" --max-steps "${S2:-450}" --lr 2e-4 --val-every 150 --init "$TEACHER" \
-  "${SIDE_ARGS[@]}" "${EMA_ARGS[@]}" $(budget "${M2:-}")
+  "${REINIT_ARGS[@]}" "${SIDE_ARGS[@]}" "${EMA_ARGS[@]}" $(budget "${M2:-}")
 stage matting "$R-s3" --max-steps "${S3:-250}" --val-every 125 --init "$R-s2" \
   --milestones --factors --ship-if-better tdm/assets/demo "${SIDE_ARGS[@]}" "${EMA_ARGS[@]}" $(budget "${M3:-}")
 if [ -n "${S4:-}" ]; then  # the sparse upsampler (and decoder) on UP px samples from 1/2 and 1/4 of them
