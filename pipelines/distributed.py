@@ -109,10 +109,10 @@ class MatteWorker:
         `start` and a look-ahead after `stop` (`pipelines.temporal.chunk_span`); None: none."""
         from pipelines.foreground import Foregrounds
         from pipelines.frame_matter import FrameMatter
+        from pipelines.segment_pool import write_frames
         from pipelines.streams import batched
         from pipelines.temporal import matted
         from video.reader import cached_probe
-        from pipelines.segment_pool import write_frames
         from video.segments import SegmentEncoder
 
         key = (prompts, resolution, square)

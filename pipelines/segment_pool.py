@@ -31,6 +31,7 @@ from pipelines.job import Chunk, VideoJob
 from pipelines.quantize import dequantize
 from pipelines.streams import Sink
 from video.segments import Segment, SegmentEncoder
+from video.transaction import Transaction
 
 MAX_ENCODE_THREADS = 4  # the default: one per two cores, at most this many
 _END, _ABORT = object(), object()
@@ -58,12 +59,13 @@ class _Aborted(Exception):
     pass
 
 
-class SegmentPool:
+class SegmentPool(Transaction):
     """Encodes `job`'s outputs at `positions` (some of `job.segmented()`; none: it does
     nothing) chunk by chunk on `threads` threads and hands each chunk's segments to
     `sink`, in chunk order. `put_batch` frames in order; `close()` encodes what is left
-    and waits; `abort()` drops it all. As a context manager (inside the sink's) it closes
-    on a clean exit, before the sink finishes the files, and aborts on an error."""
+    and waits; `abort()` drops it all. As a context manager (a `Transaction`, inside the
+    sink's) it closes on a clean exit, before the sink finishes the files, and aborts on an
+    error."""
 
     def __init__(self, job: VideoJob, sink: Sink, positions: list[int], threads: int,
                  device: torch.device | str = "cpu"):
@@ -150,12 +152,3 @@ class SegmentPool:
             future.cancel()
         self._pending.clear()
         self._pool.shutdown(wait=True)
-
-    def __enter__(self) -> "SegmentPool":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()

@@ -20,6 +20,7 @@ from video.errors import VideoError
 from video.probe import VideoInfo, probe
 from video.reader import DECODE_THREADS, Frame
 from video.segments import Joiner, Segment
+from video.transaction import Transaction
 
 FRAME_NAME = re.compile(r"\d{6}\.png")  # the PNG frames a folder output holds
 STALE_SECONDS = 60  # an unlocked temporary output this old was left by a run that died
@@ -96,8 +97,8 @@ def check_replaceable(path: str | os.PathLike, folder: bool) -> None:
                              "refusing to replace it (choose an empty or new folder)")
 
 
-class VideoWriter:
-    """Context manager writing one output; `write(frame, alpha)` per source frame, or
+class VideoWriter(Transaction):
+    """Context manager writing one output (a `Transaction`); `write(frame, alpha)` per source frame, or
     `write_segment(segment)` for frames encoded elsewhere (`video.segments`).
 
     path: file (.mp4 .mov .mkv .webm) or a folder (PNG frames named by frame index).
@@ -136,15 +137,6 @@ class VideoWriter:
         self._last: Frame | None = None
         self.frames_written = 0
         self._closed = False
-
-    def __enter__(self) -> "VideoWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
     # -- frames -------------------------------------------------------------------------
     def write(self, frame: Frame, alpha: np.ndarray, foreground: np.ndarray | None = None) -> None:
