@@ -2,17 +2,20 @@
 dropped by `abort()` (an output file, a pool of segment encoders)."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Self
 
 
-class Transaction:
+class Transaction(ABC):
     """`with` closes on a clean exit and aborts on an error; subclasses define both."""
 
+    @abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Keep the result."""
 
+    @abstractmethod
     def abort(self) -> None:
-        raise NotImplementedError
+        """Drop the result."""
 
     def __enter__(self) -> Self:
         return self
