@@ -9,19 +9,23 @@ frame t by the DIS flow of the frames (``tdm.flow``):
    else ``m_t = a_t``: a blob or a dropout of one frame is gone, new or uncovered content
    (either neighbour fails) is left as the model gave it. ``s_t`` = 1 where the median
    ran, 0 where it did not.
-2. ``out_t = m_t + c_t * exp(-(d / AGREE_SIGMA)^2) * d`` with ``d = warp(out_{t-1}) - m_t``
-   and ``c_t = W_MAX * photo * warp(s_{t-1})``: ``photo`` is high where frame t matches
+2. ``out_t = m_t + shrink(c_t * exp(-(d / AGREE_SIGMA)^2) * d)`` with ``d = warp(out_{t-1}) -
+   m_t``, ``c_t = W_MAX * photo * warp(s_{t-1})`` and ``shrink(x) = sign(x) * max(|x| -
+   DEADBAND, 0)``: ``photo`` is high where frame t matches
    frame t-1 warped (0 at border entries), and ``warp(s_{t-1})`` gives no weight to an
    output that no median checked (the frame after a cut, an entry, an occlusion), so a
    one-frame error there is never carried on; the ``exp`` factor lets a change of the
-   matte far larger than flicker through as the model gave it.
+   matte far larger than flicker through as the model gave it; ``shrink`` drops a pull
+   smaller than DEADBAND, so an object that has left or a matte that went to 0 keeps no
+   faint trail of the state.
 
 A scene cut (the grey histograms differ, or most pixels fail the photometric check)
 makes both sides of the cut invalid neighbours of each other: the frame after a cut is the
 model's alpha unchanged.
 
 ``m_t`` and ``c_t`` come from the frames and the model's alphas alone, ``d * exp(-(d/s)^2)``
-has a slope in [-0.45, 1] and bilinear warping never grows a difference, so two runs
+has a slope in [-0.45, 1], ``shrink`` never grows a difference and neither does bilinear
+warping, so two runs
 that start from different states (a Ray chunk started early, against one sequential
 run) differ by at most ``W_MAX ** k`` k frames after their inputs agree: ``chunk_span``
 starts a chunk ``WARMUP`` frames early (and reads one batch past its end, the look-ahead),
@@ -56,8 +60,10 @@ SLACK = 0.5          # px of flow error forgiven at edges (photometric_error)
 AGREE_SIGMA = 2.0    # |alpha - warped previous output| at which agree = exp(-1)
 CUT_HISTOGRAM = 0.25  # total-variation distance of 32-bin grey histograms that is a cut
 CUT_PHOTO = (0.2, 0.45)  # or: this fraction of pixels differing by more than this after warping
+DEADBAND = 2 / 255   # a pull toward the previous output smaller than this is not made
 TOLERANCE = 0.5 / 255  # chunked vs sequential output, float alpha: half an 8-bit level
 WARMUP = math.ceil(math.log(TOLERANCE) / math.log(W_MAX))  # frames before each chunk
+FLOW_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM  # DIS's finest scale half the frame (FAST: a quarter)
 WORK_SIDE = 640      # long side, px, the stabiliser works at (its change is enlarged to full size)
 
 
@@ -114,7 +120,7 @@ class Stabiliser:
     output of the frame pushed before it (it needs its next frame), ``flush`` the last."""
 
     def __init__(self) -> None:
-        self._dis = flow.dis()
+        self._dis = flow.dis(FLOW_PRESET)
         self.cuts = 0  # scene cuts seen
         self._pending: Frame | None = None
         self._raw: np.ndarray | None = None      # (P,H,W) float32 the model's alphas of the frame output last
@@ -189,7 +195,8 @@ class Stabiliser:
             weight = W_MAX * photo * flow.warp(self._checked, back.maps)
             for p, alpha in enumerate(out):
                 change = flow.warp(self._state[p], back.maps) - alpha
-                alpha += weight * np.exp(-np.square(change / AGREE_SIGMA)) * change
+                pull = weight * np.exp(-np.square(change / AGREE_SIGMA)) * change
+                alpha += np.sign(pull) * np.maximum(np.abs(pull) - DEADBAND, 0.0)
         self._raw, self._state, self._checked = frame.alphas, out, checked
         if frame.full is None:
             return out

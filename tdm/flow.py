@@ -35,9 +35,10 @@ def grey(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return shrink(cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY), size)
 
 
-def dis() -> cv2.DISOpticalFlow:
-    """A DIS flow estimator (FAST preset); keep one per video, it is not thread-safe."""
-    return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+def dis(preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST) -> cv2.DISOpticalFlow:
+    """A DIS flow estimator (``cv2.DISOPTICAL_FLOW_PRESET_*``); keep one per video, it is
+    not thread-safe."""
+    return cv2.DISOpticalFlow_create(preset)
 
 
 def backward_flow(estimator: cv2.DISOpticalFlow, previous: np.ndarray, current: np.ndarray) -> np.ndarray:
