@@ -94,6 +94,14 @@ def test_an_entering_object_is_taken_as_the_model_gives_it():
     assert np.abs(out[4][inside] - 1).max() < 0.05
 
 
+def test_a_matte_that_went_to_zero_keeps_no_trail_of_the_state():
+    frames = np.stack([texture(0)] * 20)  # a still scene: every pixel matches its neighbours
+    alphas = np.stack([disc(32)] * 6 + [np.zeros((H, W), np.float32)] * 14)  # the model lets go
+    out = temporal.stabilise_clip(frames, alphas)
+    assert np.all(np.diff(out[5:].max(axis=(1, 2))) <= 0)  # it fades out ...
+    assert not out[-4:].any()  # ... to exactly 0: a pull under DEADBAND is not made
+
+
 def run_span(matter, frames: np.ndarray, first: int, stop: int, batch: int) -> np.ndarray:
     """temporal.matted over frames[first:stop] in batches, stabilised -> (stop-first, H, W)
     float alpha."""
