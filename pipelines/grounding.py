@@ -1,6 +1,7 @@
 """Does a model matte the named instance? The figures of issue 14 on held-out scenes.
 
     python -m pipelines.grounding --model tdm/assets/demo --split test --count 96 --seed 777 --json
+    python -m pipelines.grounding --resolution 192 ...   # the pipeline processing at another side
 
 Scenes come from the synthetic generator's ``--split`` (val and test hold shape families,
 patterns and backgrounds that training never sees). For each scene the model gets its
@@ -72,9 +73,10 @@ def score_scene(pred: np.ndarray, alphas: np.ndarray, categories: list[str], tar
 Predictor = Callable[[np.ndarray, str], np.ndarray]  # (H,W,3) uint8 image, text -> (H,W) matte
 
 
-def pipeline_predictor(pipe: Any) -> Predictor:
-    """The whole matting pipeline, as ``tdm-video`` runs it."""
-    return lambda image, text: pipe(image, prompt=text).alpha[0]
+def pipeline_predictor(pipe: Any, resolution: int | None = None) -> Predictor:
+    """The whole matting pipeline, as ``tdm-video`` runs it (``resolution``: processing
+    side, default the pipeline's own)."""
+    return lambda image, text: pipe(image, prompt=text, resolution=resolution).alpha[0]
 
 
 def teacher_predictor(pipe: Any) -> Predictor:
@@ -161,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--count", type=int, default=96)
     ap.add_argument("--seed", type=int, default=777)
     ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--resolution", type=int, default=None,
+                    help="processing side of the pipeline (default: the folder's own)")
     ap.add_argument("--device", default="cpu", choices=DEVICES)
     ap.add_argument("--teacher", action="store_true",
                     help="score the folder's teacher (semantic head's soft proxy) instead")
@@ -177,6 +181,8 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--oracle scores no model: leave out --model and --teacher")
     if (args.teacher or args.oracle) and args.size % 64:
         raise UsageError("--teacher and --oracle need a --size that is a multiple of 64")
+    if args.resolution is not None and (args.teacher or args.oracle or args.resolution < 64 or args.resolution % 64):
+        raise UsageError("--resolution is a multiple of 64 (64 or more) and scores the pipeline, not --teacher or --oracle")
     device = resolve_device(args.device)
     if args.oracle:
         predict = None
@@ -187,7 +193,8 @@ def _run(args: argparse.Namespace) -> int:
             pipe = load_model(model_source(args.model)).to(device)
         predict = teacher_predictor(pipe)
     else:
-        predict = pipeline_predictor(load_inference_pipeline(args.model, device, resolve_dtype("fp32", device)))
+        predict = pipeline_predictor(load_inference_pipeline(args.model, device, resolve_dtype("fp32", device)),
+                                     args.resolution)
     with quiet_loading(), torch.inference_mode():
         summary = evaluate(predict, args.split, args.count, args.seed, args.size)
     summary["scored"] = "oracle" if args.oracle else "teacher" if args.teacher else "pipeline"

@@ -1,8 +1,9 @@
 """The issue-14 grounding figures: right instance, wrong instance, absent object."""
+import json
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
-
-import json
 
 from pipelines.grounding import evaluate, main, pipeline_predictor, score_scene
 from tdm.metrics import swap_choice
@@ -84,3 +85,21 @@ def test_the_oracle_is_the_ceiling_of_a_teacher(capsys):
     assert all(k["swap_choice"] is None or k["swap_choice"] > 0.8 for k in kinds.values())
     assert main(["--oracle", "--teacher"]) == 2
     assert "no model" in capsys.readouterr().err
+
+
+def test_resolution_sets_the_pipelines_processing_side(model_dir, capsys):
+    sides = []
+
+    def pipe(image, prompt, resolution=None):
+        sides.append(resolution)
+        return SimpleNamespace(alpha=np.zeros((1, *image.shape[:2]), np.float32))
+    image = np.zeros((8, 8, 3), np.uint8)
+    pipeline_predictor(pipe, 192)(image, "the zebra")
+    pipeline_predictor(pipe)(image, "the zebra")
+    assert sides == [192, None]
+    assert main(["--model", str(model_dir), "--resolution", "128", "--count", "2", "--size", "64", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["scenes"] == 2
+    for bad in (["--resolution", "100"], ["--resolution", "128", "--teacher"]):
+        assert main(["--model", str(model_dir), *bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "--resolution" in err
