@@ -46,7 +46,7 @@ from pipelines.console import Parser, run_command
 from pipelines.errors import UsageError
 from pipelines.model_loading import (load_inference_pipeline, model_source, quiet_loading, resolve_device,
                                      resolve_dtype)
-from pipelines.options import DEVICES
+from pipelines.options import DEVICES, check_resolution
 from tdm import metrics
 
 
@@ -181,8 +181,10 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--oracle scores no model: leave out --model and --teacher")
     if (args.teacher or args.oracle) and args.size % 64:
         raise UsageError("--teacher and --oracle need a --size that is a multiple of 64")
-    if args.resolution is not None and (args.teacher or args.oracle or args.resolution < 64 or args.resolution % 64):
-        raise UsageError("--resolution is a multiple of 64 (64 or more) and scores the pipeline, not --teacher or --oracle")
+    if args.resolution is not None:
+        check_resolution(args.resolution)
+        if args.teacher or args.oracle:
+            raise UsageError("--resolution sets the pipeline's processing side: leave out --teacher and --oracle")
     device = resolve_device(args.device)
     if args.oracle:
         predict = None

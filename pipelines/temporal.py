@@ -10,9 +10,9 @@ frame t by the DIS flow of the frames (``tdm.flow``):
    (either neighbour fails) is left as the model gave it. ``s_t`` = 1 where the median
    ran, 0 where it did not.
 2. ``out_t = m_t + shrink(c_t * exp(-(d / AGREE_SIGMA)^2) * d)`` with ``d = warp(out_{t-1}) -
-   m_t``, ``c_t = W_MAX * photo * warp(s_{t-1})`` and ``shrink(x) = sign(x) * max(|x| -
-   DEADBAND, 0)``: ``photo`` is high where frame t matches
-   frame t-1 warped (0 at border entries), and ``warp(s_{t-1})`` gives no weight to an
+   m_t``, ``c_t = W_MAX * photo * warp(s_{t-1})`` and ``shrink(x) = x - clip(x, -DEADBAND,
+   DEADBAND)``: ``photo`` is high where frame t matches frame t-1 warped (0 at border
+   entries), and ``warp(s_{t-1})`` gives no weight to an
    output that no median checked (the frame after a cut, an entry, an occlusion), so a
    one-frame error there is never carried on; the ``exp`` factor lets a change of the
    matte far larger than flicker through as the model gave it; ``shrink`` drops a pull
@@ -25,8 +25,7 @@ model's alpha unchanged.
 
 ``m_t`` and ``c_t`` come from the frames and the model's alphas alone, ``d * exp(-(d/s)^2)``
 has a slope in [-0.45, 1], ``shrink`` never grows a difference and neither does bilinear
-warping, so two runs
-that start from different states (a Ray chunk started early, against one sequential
+warping, so two runs that start from different states (a Ray chunk started early, against one sequential
 run) differ by at most ``W_MAX ** k`` k frames after their inputs agree: ``chunk_span``
 starts a chunk ``WARMUP`` frames early (and reads one batch past its end, the look-ahead),
 so it stays within ``TOLERANCE`` of a sequential run. Constants: tuned on the clips of
@@ -196,7 +195,7 @@ class Stabiliser:
             for p, alpha in enumerate(out):
                 change = flow.warp(self._state[p], back.maps) - alpha
                 pull = weight * np.exp(-np.square(change / AGREE_SIGMA)) * change
-                alpha += np.sign(pull) * np.maximum(np.abs(pull) - DEADBAND, 0.0)
+                alpha += pull - np.clip(pull, -DEADBAND, DEADBAND)  # shrink(pull)
         self._raw, self._state, self._checked = frame.alphas, out, checked
         if frame.full is None:
             return out
