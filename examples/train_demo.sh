@@ -28,6 +28,8 @@
 # REINIT=1 (optional) rebuilds the student from the teacher (BK-SDM's map, --reinit) in stage 2
 # instead of continuing INIT's: after the teacher and its latent changed, the copy of the new
 # teacher learnt faster than a student trained on the old latent (round 16, docs/DEMO_MODEL.md).
+# LR2 (optional, default 2e-4) is stage 2's lr: 1e-4 continues a student that has had a
+# stage 2 already (round 19's r19b, docs/DEMO_MODEL.md; a restart at 2e-4 shook it, round 16).
 # SEED (optional, default 0) seeds every stage's data order and draws: a round that continues
 # the previous one's stages (INIT=runs/rN-s3) gives it another so that they see new samples.
 # S4 (optional; M4 its minutes) adds the upsampler stage ($ROUND-s4) on UP px samples
@@ -82,7 +84,7 @@ else
     "${FIRST[@]}" "${SIDE_ARGS[@]}" "${RECON_ARGS[@]}" $(budget "${M1:-}")
   TEACHER=$R-s1
 fi
-stage transparency "$R-s2" --max-steps "${S2:-450}" --lr 2e-4 --val-every 150 --init "$TEACHER" \
+stage transparency "$R-s2" --max-steps "${S2:-450}" --lr "${LR2:-2e-4}" --val-every 150 --init "$TEACHER" \
   "${REINIT_ARGS[@]}" "${SIDE_ARGS[@]}" "${EMA_ARGS[@]}" $(budget "${M2:-}")
 stage matting "$R-s3" --max-steps "${S3:-250}" --val-every 125 --init "$R-s2" \
   --milestones --factors --ship-if-better tdm/assets/demo "${SIDE_ARGS[@]}" "${EMA_ARGS[@]}" $(budget "${M3:-}")
