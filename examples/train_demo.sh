@@ -28,6 +28,8 @@
 # REINIT=1 (optional) rebuilds the student from the teacher (BK-SDM's map, --reinit) in stage 2
 # instead of continuing INIT's: after the teacher and its latent changed, the copy of the new
 # teacher learnt faster than a student trained on the old latent (round 16, docs/DEMO_MODEL.md).
+# LR1 (optional, default 3e-4) is the semantic stage's lr: 2e-4 continues a trained teacher
+# (round 18's r18-s1, docs/DEMO_MODEL.md).
 # LR2 (optional, default 2e-4) is stage 2's lr: 1e-4 continues a student that has had a
 # stage 2 already (round 19's r19b, docs/DEMO_MODEL.md; a restart at 2e-4 shook it, round 16).
 # SEED (optional, default 0) seeds every stage's data order and draws: a round that continues
@@ -35,6 +37,8 @@
 # S4 (optional; M4 its minutes) adds the upsampler stage ($ROUND-s4) on UP px samples
 # (default 256): the student runs at 1/2 and 1/4 of UP, the exported pipeline keeps s3's
 # processing side, and s4 ships if it beats the shipped model on UP px held-out samples.
+# With S4, s3 does not ship: its 128 px comparison passes the matte through an upsampler
+# trained on another decoder (round 19, docs/NOTES.md "Session 19").
 #
 # Each stage is a run folder of its own ($ROUND-s1, -s2, -s3). A stage whose folder holds a
 # finished pipeline is skipped and one with a checkpoint is resumed, so the script can be
@@ -80,14 +84,16 @@ fi
 if [ "${S1:-600}" = 0 ]; then  # the teacher has stopped paying: the student starts from INIT
   TEACHER=${INIT:?S1=0 needs INIT, a run folder that kept its teacher}
 else
-  stage semantic "$R-s1" --max-steps "${S1:-600}" --lr 3e-4 --val-every 150 --balance-classes \
+  stage semantic "$R-s1" --max-steps "${S1:-600}" --lr "${LR1:-3e-4}" --val-every 150 --balance-classes \
     "${FIRST[@]}" "${SIDE_ARGS[@]}" "${RECON_ARGS[@]}" $(budget "${M1:-}")
   TEACHER=$R-s1
 fi
 stage transparency "$R-s2" --max-steps "${S2:-450}" --lr "${LR2:-2e-4}" --val-every 150 --init "$TEACHER" \
   "${REINIT_ARGS[@]}" "${SIDE_ARGS[@]}" "${EMA_ARGS[@]}" $(budget "${M2:-}")
+SHIP3=(--ship-if-better tdm/assets/demo)
+[ -n "${S4:-}" ] && SHIP3=()  # the upsampler stage decides, at the size users get (256 px)
 stage matting "$R-s3" --max-steps "${S3:-250}" --val-every 125 --init "$R-s2" \
-  --milestones --factors --ship-if-better tdm/assets/demo "${SIDE_ARGS[@]}" "${EMA_ARGS[@]}" $(budget "${M3:-}")
+  --milestones --factors "${SHIP3[@]}" "${SIDE_ARGS[@]}" "${EMA_ARGS[@]}" $(budget "${M3:-}")
 if [ -n "${S4:-}" ]; then  # the sparse upsampler (and decoder) on UP px samples from 1/2 and 1/4 of them
   stage upsampler "$R-s4" --max-steps "$S4" --val-every 150 --init "$R-s3" --resolution "${UP:-256}" \
     --ship-if-better tdm/assets/demo "${EMA_ARGS[@]}" $(budget "${M4:-}")
