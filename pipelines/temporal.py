@@ -13,11 +13,10 @@ frame t by the DIS flow of the frames (``tdm.flow``):
    m_t``, ``c_t = W_MAX * photo * warp(s_{t-1})`` and ``shrink(x) = x - clip(x, -DEADBAND,
    DEADBAND)``: ``photo`` is high where frame t matches frame t-1 warped (0 at border
    entries), and ``warp(s_{t-1})`` gives no weight to an output that no median checked
-   (the frame after a cut, an entry, an occlusion), so a
-   one-frame error there is never carried on; the ``exp`` factor lets a change of the
-   matte far larger than flicker through as the model gave it; ``shrink`` drops a pull
-   smaller than DEADBAND, so an object that has left or a matte that went to 0 keeps no
-   faint trail of the state.
+   (the frame after a cut, an entry, an occlusion), so a one-frame error there is never
+   carried on; the ``exp`` factor lets a change of the matte far larger than flicker
+   through as the model gave it; ``shrink`` drops a pull smaller than DEADBAND, so an
+   object that has left or a matte that went to 0 keeps no faint trail of the state.
 
 A scene cut (the grey histograms differ, or most pixels fail the photometric check)
 makes both sides of the cut invalid neighbours of each other: the frame after a cut is the
@@ -26,9 +25,9 @@ model's alpha unchanged.
 ``m_t`` and ``c_t`` come from the frames and the model's alphas alone, ``d * exp(-(d/s)^2)``
 has a slope in [-0.45, 1], ``shrink`` never grows a difference and neither does bilinear
 warping, so two runs that start from different states (a Ray chunk started early, against
-one sequential run) differ by at most ``W_MAX ** k`` k frames after their inputs agree: ``chunk_span``
-starts a chunk ``WARMUP`` frames early (and reads one batch past its end, the look-ahead),
-so it stays within ``TOLERANCE`` of a sequential run. Constants: tuned on the clips of
+one sequential run) differ by at most ``W_MAX ** k`` k frames after their inputs agree:
+``chunk_span`` starts a chunk ``WARMUP`` frames early (and reads one batch past its end,
+the look-ahead), so it stays within ``TOLERANCE`` of a sequential run. Constants: tuned on the clips of
 ``benchmarks/bench_temporal.py --seeds tune``, reported on ``--seeds report``.
 
 Frames larger than WORK_SIDE (long side) are stabilised at that size: the alphas are
