@@ -27,8 +27,8 @@ has a slope in [-0.45, 1], ``shrink`` never grows a difference and neither does 
 warping, so two runs that start from different states (a Ray chunk started early, against
 one sequential run) differ by at most ``W_MAX ** k`` k frames after their inputs agree:
 ``chunk_span`` starts a chunk ``WARMUP`` frames early (and reads one batch past its end,
-the look-ahead), so it stays within ``TOLERANCE`` of a sequential run. Constants: tuned on the clips of
-``benchmarks/bench_temporal.py --seeds tune``, reported on ``--seeds report``.
+the look-ahead), so it stays within ``TOLERANCE`` of a sequential run. Constants: tuned on
+the clips of ``benchmarks/bench_temporal.py --seeds tune``, reported on ``--seeds report``.
 
 Frames larger than WORK_SIDE (long side) are stabilised at that size: the alphas are
 shrunk, steps 1-2 run there, and the change they make (``out - a`` at working size) is
