@@ -32,6 +32,8 @@
 # (round 18's r18-s1, docs/DEMO_MODEL.md).
 # LR2 (optional, default 2e-4) is stage 2's lr: 1e-4 continues a student that has had a
 # stage 2 already (round 19's r19b, docs/DEMO_MODEL.md; a restart at 2e-4 shook it, round 16).
+# WARM2 (optional, e.g. 100) ramps stage 2's lr up over its first WARM2 optimiser steps
+# (--warmup-steps), for a continued student at a higher LR2 than the one it levelled at.
 # SEED (optional, default 0) seeds every stage's data order and draws: a round that continues
 # the previous one's stages (INIT=runs/rN-s3) gives it another so that they see new samples.
 # S4 (optional; M4 its minutes) adds the upsampler stage ($ROUND-s4) on UP px samples
@@ -59,6 +61,8 @@ RECON_ARGS=()
 [ -n "${RECON:-}" ] && RECON_ARGS=(--recon-weight "$RECON")
 REINIT_ARGS=()
 [ -n "${REINIT:-}" ] && REINIT_ARGS=(--reinit)
+WARM2_ARGS=()
+[ -n "${WARM2:-}" ] && WARM2_ARGS=(--warmup-steps "$WARM2")
 
 stage() {  # stage NAME OUTPUT ARGS...: run it, resume it, or skip it when finished
   local name=$1 out=$2
@@ -89,7 +93,7 @@ else
   TEACHER=$R-s1
 fi
 stage transparency "$R-s2" --max-steps "${S2:-450}" --lr "${LR2:-2e-4}" --val-every 150 --init "$TEACHER" \
-  "${REINIT_ARGS[@]}" "${SIDE_ARGS[@]}" "${EMA_ARGS[@]}" $(budget "${M2:-}")
+  "${REINIT_ARGS[@]}" "${WARM2_ARGS[@]}" "${SIDE_ARGS[@]}" "${EMA_ARGS[@]}" $(budget "${M2:-}")
 SHIP3=(--ship-if-better tdm/assets/demo)
 [ -n "${S4:-}" ] && SHIP3=()  # the upsampler stage decides, at the size users get (256 px)
 stage matting "$R-s3" --max-steps "${S3:-250}" --val-every 125 --init "$R-s2" \

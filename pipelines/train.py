@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float)
     p.add_argument("--milestones", type=int, nargs="*")
     p.add_argument("--factors", type=float, nargs="*")
+    p.add_argument("--warmup-steps", type=positive_int, metavar="N",
+                   help="ramp the lr up linearly over the first N optimiser steps")
     p.add_argument("--resolution", type=int, help="training side in px (preset default)")
     p.add_argument("--grad-accum", type=positive_int, default=1)
     p.add_argument("--clip-grad", type=float, default=1.0)
@@ -114,7 +116,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         recon_weight=args.recon_weight,
         reinit=args.reinit,
         batch_size=args.batch_size, lr=args.lr,
-        milestones=args.milestones, factors=args.factors, resolution=args.resolution,
+        milestones=args.milestones, factors=args.factors, warmup_steps=args.warmup_steps or 0,
+        resolution=args.resolution,
         grad_accum=args.grad_accum, clip_grad=args.clip_grad, ema=args.ema,
         gradient_checkpointing=args.gradient_checkpointing,
         mixed_precision=args.mixed_precision, seed=args.seed, log_every=args.log_every,

@@ -15,9 +15,10 @@ BASE = ["--preset", "tiny", "--data", "synthetic:length=8,max_objects=2", "--bat
 def test_cli_trains_and_writes_pipeline(tmp_path, one_thread):
     out = tmp_path / "run"
     assert main(BASE + ["--stage", "matting", "--max-steps", "3", "--resolution", "128",
-                        "--output", str(out)]) == 0
+                        "--warmup-steps", "2", "--output", str(out)]) == 0
     rows = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3] and "loss" in rows[0]
+    assert rows[0]["lr"] == pytest.approx(0.5 * 4e-4)  # the first of 2 warm-up steps
     assert (out / "model_index.json").is_file() and (out / "checkpoint.pt").is_file()
     # the saved pipeline infers at the side it was trained at
     assert json.loads((out / "model_index.json").read_text())["resolution"] == 128
@@ -31,6 +32,7 @@ def test_cli_trains_and_writes_pipeline(tmp_path, one_thread):
     ["--stage", "colour"],
     ["--stage", "matting", "--data", "imagenet:/x"],
     ["--stage", "matting", "--num-workers", "3"],  # batch 2 cannot be split in 3
+    ["--stage", "matting", "--warmup-steps", "0"],
 ])
 def test_bad_input_is_one_line(tmp_path, capsys, extra):
     args = BASE + ["--max-steps", "2", "--output", str(tmp_path / "o")] + extra

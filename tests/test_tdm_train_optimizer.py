@@ -54,3 +54,24 @@ def test_milestones_move_with_the_total_unless_given():
     assert h.override(total_steps=1_000, milestones=(5,), factors=(0.1,)).milestones == (5,)
     assert h.override(total_steps=1_000, milestones=(), factors=()).milestones == ()
     assert h.override(lr=1e-3).milestones == h.milestones
+
+
+def test_warmup_ramps_in_optimiser_steps_then_follows_the_schedule():
+    """The warm-up multiplies the schedule over its first N optimiser steps, also when a
+    time budget moves the schedule's position (it counts steps, not the position)."""
+    p = torch.nn.Parameter(torch.zeros(3))
+    hyper = PAPER_HYPER["matting"].override(total_steps=100, milestones=(), factors=(),
+                                            warmup_steps=4)
+    for position in (None, lambda step: 2.0 * step):
+        opt, sched = build_optimizer([p], hyper, position=position)
+        lrs = []
+        for _ in range(6):
+            lrs.append(sched.get_last_lr()[0])
+            opt.step()
+            sched.step()
+        where = position or (lambda step: step)
+        expected = [4e-4 * min(1.0, (s + 1) / 4) * lr_factor(where(s), 100, (), ()) for s in range(6)]
+        assert lrs == pytest.approx(expected)
+        assert lrs[0] == pytest.approx(1e-4) and lrs[1] < lrs[2] < lrs[3]
+    with pytest.raises(ValueError, match="warm-up"):
+        PAPER_HYPER["matting"].override(warmup_steps=-1)

@@ -40,6 +40,7 @@ class TrainConfig:
     lr: float | None = None
     milestones: tuple[int, ...] | None = None
     factors: tuple[float, ...] | None = None
+    warmup_steps: int = 0  # optimiser steps of linear lr warm-up (tdm.train.optimizer)
     resolution: int | None = None
     grad_accum: int = 1
     clip_grad: float = 1.0
@@ -74,6 +75,8 @@ class TrainConfig:
         if self.recon_weight and self.stage != "semantic":
             raise ValueError("--recon-weight works in the semantic stage only: the later "
                              "stages keep the VAE the teacher was trained with")
+        if self.warmup_steps < 0:
+            raise ValueError(f"--warmup-steps must be >= 0, got {self.warmup_steps}")
         if self.recon_weight < 0:
             raise ValueError(f"--recon-weight must be >= 0, got {self.recon_weight}")
         for name in ("milestones", "factors", "trained_stages"):
@@ -85,7 +88,7 @@ class TrainConfig:
         """The stage's Table 4 settings with this run's overrides applied."""
         return PAPER_HYPER[self.stage].override(
             lr=self.lr, total_steps=self.max_steps, batch_size=self.batch_size,
-            milestones=self.milestones, factors=self.factors)
+            milestones=self.milestones, factors=self.factors, warmup_steps=self.warmup_steps)
 
     def save(self, directory: str | Path) -> None:
         (Path(directory) / CONFIG_NAME).write_text(json.dumps(asdict(self), indent=1))
