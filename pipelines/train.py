@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float)
     p.add_argument("--milestones", type=int, nargs="*")
     p.add_argument("--factors", type=float, nargs="*")
-    p.add_argument("--warmup-steps", type=positive_int, metavar="N",
+    p.add_argument("--warmup-steps", type=positive_int, default=0, metavar="N",
                    help="ramp the lr up linearly over the first N optimiser steps")
     p.add_argument("--resolution", type=int, help="training side in px (preset default)")
     p.add_argument("--grad-accum", type=positive_int, default=1)
@@ -116,7 +116,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         recon_weight=args.recon_weight,
         reinit=args.reinit,
         batch_size=args.batch_size, lr=args.lr,
-        milestones=args.milestones, factors=args.factors, warmup_steps=args.warmup_steps or 0,
+        milestones=args.milestones, factors=args.factors, warmup_steps=args.warmup_steps,
         resolution=args.resolution,
         grad_accum=args.grad_accum, clip_grad=args.clip_grad, ema=args.ema,
         gradient_checkpointing=args.gradient_checkpointing,

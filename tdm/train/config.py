@@ -75,8 +75,6 @@ class TrainConfig:
         if self.recon_weight and self.stage != "semantic":
             raise ValueError("--recon-weight works in the semantic stage only: the later "
                              "stages keep the VAE the teacher was trained with")
-        if self.warmup_steps < 0:
-            raise ValueError(f"--warmup-steps must be >= 0, got {self.warmup_steps}")
         if self.recon_weight < 0:
             raise ValueError(f"--recon-weight must be >= 0, got {self.recon_weight}")
         for name in ("milestones", "factors", "trained_stages"):
