@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-frames", type=int,
                    help="frames per chunk, a Ray task and a piece of each video output (default: by size)")
     p.add_argument("--threads", type=int,
-                   help="torch CPU threads (per Ray actor with --ray-address)")
+                   help="torch CPU threads (default: one fewer than the cores, leaving one to "
+                        "reading and writing; per Ray actor with --ray-address: the cores / actors)")
     p.add_argument("--encode-threads", type=int,
                    help="chunks of the video outputs encoded at once, locally (default: one per "
                         "two cores, at most 4; 1: frame by frame)")

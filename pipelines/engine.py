@@ -18,6 +18,13 @@ from pipelines.progress import Progress, job_progress, summary
 Key = TypeVar("Key")
 
 
+def local_cpu_threads() -> int:
+    """torch threads for a model on this process's CPU: one fewer than torch's count (the
+    cores), leaving one to the reader, stabiliser, colour and encoder threads (2 cores, the
+    quick suite's clip: 14.3-14.9 fps against 12.6-13.5 with both, benchmarks/README.md)."""
+    return max(1, torch.get_num_threads() - 1)
+
+
 class Engine:
     """Loads the model once (locally or in Ray actors) and runs any number of jobs.
 
@@ -40,9 +47,10 @@ class Engine:
             else:
                 self.pool = None
                 device = resolve_device(opts.device)
-                if opts.threads:
+                threads = opts.threads or (local_cpu_threads() if device.type == "cpu" else None)
+                if threads:
                     self._stack.callback(torch.set_num_threads, torch.get_num_threads())
-                    torch.set_num_threads(opts.threads)
+                    torch.set_num_threads(threads)
                 dtype = resolve_dtype(opts.dtype, device)
                 log(f"device: {device}, {opts.dtype}")
                 self.pipe = load_inference_pipeline(model, device, dtype)

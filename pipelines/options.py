@@ -45,7 +45,8 @@ class MatteOptions:
     the aspect ratio, pad to 64).
     `stabilise` runs the temporal stabiliser on the mattes (`pipelines.temporal`).
     `progress` is called with the number of frames written so far. `threads` sets torch's
-    CPU threads (local process or each Ray actor): CPU results are bit-identical across
+    CPU threads (local process, default one fewer than the cores, or each Ray actor, default
+    the cores / actors): CPU results are bit-identical across
     executors only at the same thread count. `encode_threads`: how many chunks of the
     video outputs a local run encodes at once (default: one per two cores, at most 4);
     from 2 on, the files do not depend on it (the same bytes as a Ray run's).

@@ -189,3 +189,17 @@ def test_batch_refuses_a_second_video_writing_the_same_output(tmp_path, clip_pat
                                   output_type="alpha", model=model_dir, **FAST)
     assert first["frames"] == CLIP_FRAMES
     assert np.array_equal(alpha_of(tmp_path / "same.mkv"), alpha_of(tmp_path / "first.mkv"))
+
+
+def test_local_cpu_run_leaves_a_core_to_reading_and_writing(tmp_path, clip_path, model_dir):
+    """On CPU the model gets one torch thread fewer than the process has (the reader,
+    stabiliser and writers get the other), `threads` overrides it, and the process's count
+    comes back after the run."""
+    before = torch.get_num_threads()
+    default = pipelines.matte_video(clip_path, "the white square", str(tmp_path / "a.mkv"),
+                                    model=model_dir, **FAST)
+    assert default["threads"] == max(1, before - 1)
+    assert torch.get_num_threads() == before
+    chosen = pipelines.matte_video(clip_path, "the white square", str(tmp_path / "b.mkv"),
+                                   model=model_dir, threads=2, **FAST)
+    assert chosen["threads"] == 2 and torch.get_num_threads() == before
