@@ -169,16 +169,24 @@ def rss_growth(root: Path, model: str, size: tuple[int, int], frames: int) -> di
             "frames": [frames, 4 * frames], "ratio": round(long["peak_rss_mib"] / base["peak_rss_mib"], 3)}
 
 
-def pipeline_efficiency(root: Path, model: str, size: tuple[int, int], frames: int) -> dict:
-    """tdm-video's fps (its summary) / the model's alone, same clip, model and batch."""
+def pipeline_efficiency(root: Path, model: str, size: tuple[int, int], frames: int,
+                        threads: int | None = None) -> dict:
+    """tdm-video's fps (its summary) / the model's alone, same clip, model and batch.
+    `threads`: torch's for both (default: the process's for the model alone, tdm-video's
+    own default for the run)."""
     import pipelines
 
     w, h = size
     src = write_pattern_clip(str(root / "clip.mp4"), frames=frames, width=w, height=h,
                              gop=12)
-    model_fps = model_only_fps(src, model, None, 4)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads or previous)
+    try:
+        model_fps = model_only_fps(src, model, None, 4)
+    finally:
+        torch.set_num_threads(previous)
     summary = pipelines.matte_video(src, "the white square", str(root / "e2e.mov"), model=model,
-                                    device="cpu", batch_size=4, quiet=True)
+                                    device="cpu", batch_size=4, quiet=True, threads=threads)
     return {"model_fps": round(model_fps, 2), "end_to_end_fps": summary["fps"],
             "ratio": round(summary["fps"] / model_fps, 3)}
 
