@@ -30,10 +30,12 @@
 # teacher learnt faster than a student trained on the old latent (round 16, docs/DEMO_MODEL.md).
 # LR1 (optional, default 3e-4) is the semantic stage's lr: 2e-4 continues a trained teacher
 # (round 18's r18-s1, docs/DEMO_MODEL.md).
-# LR2 (optional, default 2e-4) is stage 2's lr: 1e-4 continues a student that has had a
-# stage 2 already (round 19's r19b, docs/DEMO_MODEL.md; a restart at 2e-4 shook it, round 16).
-# WARM2 (optional, e.g. 100) ramps stage 2's lr up over its first WARM2 optimiser steps
-# (--warmup-steps), for a continued student at a higher LR2 than the one it levelled at.
+# LR2 (optional, default 2e-4) is stage 2's lr. A student that has had a stage 2 already
+# continues best at 2e-4 with WARM2=150 (rounds 24 and 28 gained, docs/DEMO_MODEL.md; a
+# restart at 2e-4 without a warm-up shook it, round 16; at 1e-4, 4e-5 after the paper's
+# step at 20% of the budget, round 27 lost).
+# WARM2 (optional, e.g. 150) ramps stage 2's lr up over its first WARM2 optimiser steps
+# (--warmup-steps).
 # SEED (optional, default 0) seeds every stage's data order and draws: a round that continues
 # the previous one's stages (INIT=runs/rN-s3) gives it another so that they see new samples.
 # S4 (optional; M4 its minutes) adds the upsampler stage ($ROUND-s4) on UP px samples
