@@ -3,7 +3,7 @@ threads: the quick suite's `pipeline_efficiency` (`run.py`: its 640x360 clip, rg
 stabiliser on, the shipped demo model) at each setting, the settings alternated --repeats
 times. Prints one JSON line.
 
-    python benchmarks/bench_threads.py [--frames 48 --repeats 3]
+    python benchmarks/bench_threads.py [--frames N (default: the suite's 48) --repeats 3]
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from run import SCALES, pipeline_efficiency  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--frames", type=int, default=48)
+    ap.add_argument("--frames", type=int, default=SCALES["full"]["clip_frames"])
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     cores, cv_default = torch.get_num_threads(), cv2.getNumThreads()
